@@ -1,0 +1,1 @@
+//! Tamper-evident, append-only audit log (issue 3). Under construction.

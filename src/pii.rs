@@ -1,0 +1,1 @@
+//! PII detection and transformation (issue 4). Under construction.
