@@ -6,3 +6,7 @@
 pub mod audit;
 pub mod pii;
 pub mod pseudonym;
+pub mod config;
+pub mod error;
+pub mod message;
+pub mod phone;
