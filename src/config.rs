@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use secrets::{Secret, decode_key32};
+pub(crate) use validate::is_phone_number_id;
 
 use raw::RawConfig;
 

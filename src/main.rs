@@ -1,1 +1,180 @@
-fn main(){}
+//! The `schleuse` command line: parses arguments and calls the library.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use schleuse::config::{Config, Secret};
+
+/// Default data folder of `schleuse serve` without arguments.
+const DEFAULT_DIR: &str = "schleuse-data";
+
+#[derive(Parser)]
+#[command(
+    name = "schleuse",
+    version,
+    about = "Privacy-compliance gateway for the WhatsApp Business Cloud API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data folder: config, generated secrets, one client.
+    Init {
+        /// Folder to create.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Run the gateway (without --config: ./schleuse-data, created if missing).
+    Serve {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address, overriding server.listen (repeatable).
+        #[arg(long)]
+        listen: Vec<SocketAddr>,
+    },
+    /// Check a config file and print every problem found.
+    CheckConfig {
+        /// Config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Policy file tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Run the sandbox upstream alone, as a stand-in for graph.facebook.com.
+    Sandbox {
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: SocketAddr,
+        /// Phone-number id the sandbox owns (repeatable).
+        #[arg(long = "phone-number-id", required = true)]
+        phone_number_ids: Vec<String>,
+        /// File holding the access token the sandbox expects.
+        #[arg(long)]
+        access_token_file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check policy files; exits non-zero on the first invalid one.
+    Check {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init { dir } => {
+            init(&dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { config, listen } => serve(config, listen),
+        Command::CheckConfig { config } => {
+            load_config(&config)?;
+            println!("{}: ok", config.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { files },
+        } => check_policies(&files),
+        Command::Sandbox {
+            listen,
+            phone_number_ids,
+            access_token_file,
+        } => sandbox(listen, phone_number_ids, &access_token_file),
+    }
+}
+
+fn init(dir: &Path) -> anyhow::Result<()> {
+    let out = schleuse::init::init(dir).context("initialising the data folder")?;
+    println!("config: {}", out.config_path.display());
+    println!("phone_number_id: {}", out.phone_number_id);
+    println!("token: {}", out.token);
+    Ok(())
+}
+
+fn serve(config: Option<PathBuf>, listen: Vec<SocketAddr>) -> anyhow::Result<ExitCode> {
+    let path = match config {
+        Some(path) => path,
+        None => {
+            let dir = PathBuf::from(DEFAULT_DIR);
+            if !dir.join("schleuse.toml").exists() {
+                init(&dir)?;
+                println!("(the token above is shown only once; keep it)");
+            }
+            dir.join("schleuse.toml")
+        }
+    };
+    let mut config = load_config(&path)?;
+    if !listen.is_empty() {
+        config.server.listen = listen;
+    }
+    schleuse::observability::init_tracing(&config.log);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime
+        .block_on(schleuse::app::run_until_signal(&config))
+        .context("running the gateway")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_config(path: &Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path, &|name| std::env::var(name).ok())?)
+}
+
+fn check_policies(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    for file in files {
+        let policy = schleuse::policy::Policy::load(file)?;
+        println!(
+            "{}: ok (version {}, sha256 {})",
+            file.display(),
+            policy.version,
+            policy.sha256
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sandbox(listen: SocketAddr, ids: Vec<String>, token_file: &Path) -> anyhow::Result<ExitCode> {
+    let token = std::fs::read_to_string(token_file)
+        .with_context(|| format!("reading {}", token_file.display()))?;
+    let token = token.trim().to_owned();
+    if token.is_empty() {
+        bail!("{} is empty", token_file.display());
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        println!("sandbox listening on http://{}", listener.local_addr()?);
+        let sandbox = schleuse::sandbox::Sandbox::new(ids, Secret::new(token));
+        tokio::select! {
+            _ = schleuse::sandbox::serve(listener, sandbox) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

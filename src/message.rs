@@ -258,7 +258,9 @@ fn push_key(out: &mut String, key: &str) {
 }
 
 fn is_field_like(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 40 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    !name.is_empty()
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
 /// Removes anything a client wrote from a serde error message: quoted

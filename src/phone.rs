@@ -96,14 +96,24 @@ mod tests {
             "+49 (151) 123-456-78",
             "+49/151/12345678",
         ] {
-            assert_eq!(E164::parse(input).unwrap().as_str(), "+4915112345678", "{input}");
+            assert_eq!(
+                E164::parse(input).unwrap().as_str(),
+                "+4915112345678",
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn national_numbers_are_refused_for_lack_of_country_code() {
-        assert_eq!(E164::parse("0151 12345678"), Err(PhoneError::MissingCountryCode));
-        assert_eq!(E164::parse("015112345678"), Err(PhoneError::MissingCountryCode));
+        assert_eq!(
+            E164::parse("0151 12345678"),
+            Err(PhoneError::MissingCountryCode)
+        );
+        assert_eq!(
+            E164::parse("015112345678"),
+            Err(PhoneError::MissingCountryCode)
+        );
     }
 
     #[test]
@@ -122,6 +132,9 @@ mod tests {
 
     #[test]
     fn wa_id_is_the_digits() {
-        assert_eq!(E164::parse("+4915112345678").unwrap().digits(), "4915112345678");
+        assert_eq!(
+            E164::parse("+4915112345678").unwrap().digits(),
+            "4915112345678"
+        );
     }
 }

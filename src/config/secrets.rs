@@ -60,8 +60,12 @@ pub fn decode_key32(secret: &Secret, key: &str) -> Result<[u8; 32], String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(secret.expose())
         .map_err(|_| format!("{key}: not valid base64"))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("{key}: must decode to exactly 32 bytes, got {}", bytes.len()))
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        format!(
+            "{key}: must decode to exactly 32 bytes, got {}",
+            bytes.len()
+        )
+    })
 }
 
 fn read_secret_file(path: &Path, key: &str) -> Result<String, String> {

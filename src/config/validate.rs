@@ -30,22 +30,26 @@ pub(super) fn validate(
     let audit = audit(&raw, &mut p);
     let log = log(&raw, &mut p);
     match (server, admin, upstream, secrets, clients, audit, log) {
-        (Some(server), Some(admin), Some(upstream), Some(secrets), Some(clients), Some(audit), Some(log))
-            if p.0.is_empty() =>
-        {
-            Ok(Config {
-                storage_dir: base_dir.join(&raw.storage.dir),
-                policy_file: base_dir.join(&raw.policy.file),
-                base_dir,
-                server,
-                admin,
-                upstream,
-                secrets,
-                audit,
-                log,
-                clients,
-            })
-        }
+        (
+            Some(server),
+            Some(admin),
+            Some(upstream),
+            Some(secrets),
+            Some(clients),
+            Some(audit),
+            Some(log),
+        ) if p.0.is_empty() => Ok(Config {
+            storage_dir: base_dir.join(&raw.storage.dir),
+            policy_file: base_dir.join(&raw.policy.file),
+            base_dir,
+            server,
+            admin,
+            upstream,
+            secrets,
+            audit,
+            log,
+            clients,
+        }),
         _ => Err(p.0),
     }
 }
@@ -85,7 +89,10 @@ fn admin(raw: &RawConfig, p: &mut Problems) -> Option<AdminConfig> {
     let listen: SocketAddr = match raw.admin.listen.parse() {
         Ok(a) => a,
         Err(_) => {
-            p.push(format!("admin.listen: `{}` is not an IP:port address", raw.admin.listen));
+            p.push(format!(
+                "admin.listen: `{}` is not an IP:port address",
+                raw.admin.listen
+            ));
             return None;
         }
     };
@@ -100,7 +107,9 @@ fn upstream(raw: &RawUpstream, base: &Path, p: &mut Problems) -> Option<Upstream
         "sandbox" => UpstreamKind::Sandbox,
         "meta" => UpstreamKind::Meta,
         other => {
-            p.push(format!("upstream.kind: `{other}` is not one of `sandbox`, `meta`"));
+            p.push(format!(
+                "upstream.kind: `{other}` is not one of `sandbox`, `meta`"
+            ));
             return None;
         }
     };
@@ -111,14 +120,26 @@ fn upstream(raw: &RawUpstream, base: &Path, p: &mut Problems) -> Option<Upstream
     let ids: BTreeSet<String> = raw.sandbox.phone_number_ids.iter().cloned().collect();
     for id in &ids {
         if !is_phone_number_id(id) {
-            p.push(format!("upstream.sandbox.phone_number_ids: `{id}` is not a numeric id"));
+            p.push(format!(
+                "upstream.sandbox.phone_number_ids: `{id}` is not a numeric id"
+            ));
         }
     }
     if kind == UpstreamKind::Sandbox && ids.is_empty() {
         p.push("upstream.sandbox.phone_number_ids: the sandbox needs at least one phone-number id");
     }
-    let max_idle = p.range("upstream.pool_max_idle_per_host", raw.pool_max_idle_per_host, 0, 10_000);
-    let max_resp = p.range("upstream.max_response_bytes", raw.max_response_bytes, 1024, 64 << 20);
+    let max_idle = p.range(
+        "upstream.pool_max_idle_per_host",
+        raw.pool_max_idle_per_host,
+        0,
+        10_000,
+    );
+    let max_resp = p.range(
+        "upstream.max_response_bytes",
+        raw.max_response_bytes,
+        1024,
+        64 << 20,
+    );
     Some(UpstreamConfig {
         kind,
         base_url,
@@ -148,8 +169,12 @@ fn check_base_url(url: &str, p: &mut Problems) {
     match uri.scheme_str() {
         Some("https") => {}
         Some("http") if loopback => {}
-        Some("http") => p.push("upstream.base_url: plain http is only allowed to a loopback address"),
-        _ => p.push(format!("upstream.base_url: `{url}` must start with https://")),
+        Some("http") => {
+            p.push("upstream.base_url: plain http is only allowed to a loopback address")
+        }
+        _ => p.push(format!(
+            "upstream.base_url: `{url}` must start with https://"
+        )),
     }
     if host.is_empty() {
         p.push("upstream.base_url: has no host");
@@ -189,11 +214,19 @@ fn clients(raw: &[RawClient], p: &mut Problems) -> Option<Vec<ClientConfig>> {
     let mut out = Vec::new();
     for (i, c) in raw.iter().enumerate() {
         let key = format!("clients[{i}]");
-        if c.name.is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+        if c.name.is_empty()
+            || !c
+                .name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        {
             p.push(format!("{key}.name: use letters, digits, `-`, `_` or `.`"));
         }
         if !names.insert(c.name.clone()) {
-            p.push(format!("{key}.name: `{}` is used by another client", c.name));
+            p.push(format!(
+                "{key}.name: `{}` is used by another client",
+                c.name
+            ));
         }
         let hash = p.take(parse_sha256(&c.token_sha256).ok_or_else(|| {
             format!("{key}.token_sha256: must be 64 hex characters (SHA-256 of the token)")
@@ -201,21 +234,29 @@ fn clients(raw: &[RawClient], p: &mut Problems) -> Option<Vec<ClientConfig>> {
         if let Some(h) = hash
             && !hashes.insert(h)
         {
-            p.push(format!("{key}.token_sha256: the same token is configured twice"));
+            p.push(format!(
+                "{key}.token_sha256: the same token is configured twice"
+            ));
         }
         if c.phone_number_ids.is_empty() {
-            p.push(format!("{key}.phone_number_ids: list at least one phone-number id"));
+            p.push(format!(
+                "{key}.phone_number_ids: list at least one phone-number id"
+            ));
         }
         for id in &c.phone_number_ids {
             if !is_phone_number_id(id) {
-                p.push(format!("{key}.phone_number_ids: `{id}` is not a numeric id"));
+                p.push(format!(
+                    "{key}.phone_number_ids: `{id}` is not a numeric id"
+                ));
             }
         }
         let identity_mode = match c.identity_mode.as_str() {
             "pseudonym" => Some(IdentityMode::Pseudonym),
             "plain" => Some(IdentityMode::Plain),
             other => {
-                p.push(format!("{key}.identity_mode: `{other}` is not one of `pseudonym`, `plain`"));
+                p.push(format!(
+                    "{key}.identity_mode: `{other}` is not one of `pseudonym`, `plain`"
+                ));
                 None
             }
         };
@@ -246,8 +287,18 @@ fn audit(raw: &RawConfig, p: &mut Problems) -> Option<AuditConfig> {
     if a.origin.is_empty() || a.origin.contains(char::is_whitespace) {
         p.push("audit.origin: must be non-empty without spaces (e.g. `example.com/schleuse`)");
     }
-    let every = p.range("audit.checkpoint_every_entries", a.checkpoint_every_entries, 1, u64::MAX);
-    let secs = p.range("audit.checkpoint_every_secs", a.checkpoint_every_secs, 1, 86_400);
+    let every = p.range(
+        "audit.checkpoint_every_entries",
+        a.checkpoint_every_entries,
+        1,
+        u64::MAX,
+    );
+    let secs = p.range(
+        "audit.checkpoint_every_secs",
+        a.checkpoint_every_secs,
+        1,
+        86_400,
+    );
     let queue = p.range("audit.queue_capacity", a.queue_capacity, 1, 1_000_000);
     Some(AuditConfig {
         origin: a.origin.clone(),
@@ -262,12 +313,17 @@ fn log(raw: &RawConfig, p: &mut Problems) -> Option<LogConfig> {
         "json" => LogFormat::Json,
         "pretty" => LogFormat::Pretty,
         other => {
-            p.push(format!("log.format: `{other}` is not one of `json`, `pretty`"));
+            p.push(format!(
+                "log.format: `{other}` is not one of `json`, `pretty`"
+            ));
             return None;
         }
     };
     if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
-        p.push(format!("log.level: `{}` is not a valid filter", raw.log.level));
+        p.push(format!(
+            "log.level: `{}` is not a valid filter",
+            raw.log.level
+        ));
     }
     Some(LogConfig {
         format,

@@ -75,7 +75,10 @@ fn check_mark_read(wire: &WireRequest, endpoint: Endpoint) -> Result<RequestKind
         .ok_or_else(|| missing("message_id"))?;
     id("message_id", message_id)?;
     if wire.to.is_some() || wire.kind.is_some() || wire.recipient.is_some() {
-        return Err(invalid("status", "a mark-as-read request has no `to` or `type`"));
+        return Err(invalid(
+            "status",
+            "a mark-as-read request has no `to` or `type`",
+        ));
     }
     if let Some(t) = &wire.typing_indicator
         && t.kind != "text"
@@ -120,7 +123,10 @@ fn only_body_of(wire: &WireRequest, message_type: MessageType) -> Result<(), Api
         }
     }
     if wire.message_id.is_some() || wire.typing_indicator.is_some() {
-        return Err(invalid("message_id", "belongs to mark-as-read requests only"));
+        return Err(invalid(
+            "message_id",
+            "belongs to mark-as-read requests only",
+        ));
     }
     Ok(())
 }
@@ -161,12 +167,20 @@ fn media(m: Option<&Media>, t: MessageType, caption: bool, filename: bool) -> Re
     }
     match (&m.caption, caption) {
         (Some(c), true) => limit(&format!("{name}.caption"), c, CAPTION_MAX)?,
-        (Some(_), false) => return Err(invalid(&format!("{name}.caption"), "not allowed for this type")),
+        (Some(_), false) => {
+            return Err(invalid(
+                &format!("{name}.caption"),
+                "not allowed for this type",
+            ));
+        }
         (None, _) => {}
     }
     match (&m.filename, filename) {
         (Some(f), true) => limit(&format!("{name}.filename"), f, FILENAME_MAX),
-        (Some(_), false) => Err(invalid(&format!("{name}.filename"), "only documents have a file name")),
+        (Some(_), false) => Err(invalid(
+            &format!("{name}.filename"),
+            "only documents have a file name",
+        )),
         (None, _) => Ok(()),
     }
 }
@@ -175,19 +189,30 @@ fn template(t: Option<&Template>) -> Result<(), ApiError> {
     let t = t.ok_or_else(|| missing("template"))?;
     let name_ok = !t.name.is_empty()
         && t.name.len() <= TEMPLATE_NAME_MAX
-        && t.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && t.name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !name_ok {
-        return Err(invalid("template.name", "must be lowercase letters, digits and `_`"));
+        return Err(invalid(
+            "template.name",
+            "must be lowercase letters, digits and `_`",
+        ));
     }
     let code = &t.language.code;
-    let code_ok = (2..=8).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_');
+    let code_ok =
+        (2..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_');
     if !code_ok {
-        return Err(invalid("template.language.code", "must be a code such as `de` or `en_US`"));
+        return Err(invalid(
+            "template.language.code",
+            "must be a code such as `de` or `en_US`",
+        ));
     }
     for (i, c) in t.components.iter().flatten().enumerate() {
         if !c.get("type").is_some_and(Value::is_string) {
-            return Err(invalid(&format!("template.components[{i}].type"), "is required"));
+            return Err(invalid(
+                &format!("template.components[{i}].type"),
+                "is required",
+            ));
         }
     }
     Ok(())
@@ -233,7 +258,12 @@ fn interactive(i: Option<&Interactive>) -> Result<(), ApiError> {
     if let Some(footer) = &i.footer {
         limit("interactive.footer.text", &footer.text, FOOTER_MAX)?;
     }
-    if let Some(text) = i.header.as_ref().and_then(|h| h.get("text")).and_then(Value::as_str) {
+    if let Some(text) = i
+        .header
+        .as_ref()
+        .and_then(|h| h.get("text"))
+        .and_then(Value::as_str)
+    {
         limit("interactive.header.text", text, HEADER_TEXT_MAX)?;
     }
     if i.kind == "button" {
@@ -248,15 +278,35 @@ fn reply_buttons(action: Option<&Value>) -> Result<(), ApiError> {
         .and_then(Value::as_array)
         .ok_or_else(|| missing("interactive.action.buttons"))?;
     if buttons.is_empty() || buttons.len() > MAX_REPLY_BUTTONS {
-        return Err(invalid("interactive.action.buttons", "must hold 1 to 3 buttons"));
+        return Err(invalid(
+            "interactive.action.buttons",
+            "must hold 1 to 3 buttons",
+        ));
     }
     for (n, b) in buttons.iter().enumerate() {
-        let title = b.pointer("/reply/title").and_then(Value::as_str).unwrap_or("");
+        let title = b
+            .pointer("/reply/title")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let button_id = b.pointer("/reply/id").and_then(Value::as_str).unwrap_or("");
-        non_empty(&format!("interactive.action.buttons[{n}].reply.title"), title)?;
-        limit(&format!("interactive.action.buttons[{n}].reply.title"), title, BUTTON_TITLE_MAX)?;
-        non_empty(&format!("interactive.action.buttons[{n}].reply.id"), button_id)?;
-        limit(&format!("interactive.action.buttons[{n}].reply.id"), button_id, BUTTON_ID_MAX)?;
+        non_empty(
+            &format!("interactive.action.buttons[{n}].reply.title"),
+            title,
+        )?;
+        limit(
+            &format!("interactive.action.buttons[{n}].reply.title"),
+            title,
+            BUTTON_TITLE_MAX,
+        )?;
+        non_empty(
+            &format!("interactive.action.buttons[{n}].reply.id"),
+            button_id,
+        )?;
+        limit(
+            &format!("interactive.action.buttons[{n}].reply.id"),
+            button_id,
+            BUTTON_ID_MAX,
+        )?;
     }
     Ok(())
 }
@@ -269,7 +319,12 @@ fn recipient(wire: &WireRequest) -> Result<Recipient, ApiError> {
     };
     match (&wire.to, &wire.recipient) {
         (Some(to), _) if group => {
-            if !to.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') || to.is_empty() || to.len() > 128 {
+            if !to
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+                || to.is_empty()
+                || to.len() > 128
+            {
                 return Err(invalid("to", "is not a group id"));
             }
             Ok(Recipient::Group(to.clone()))
@@ -299,7 +354,10 @@ pub(super) fn for_each_text_mut(wire: &mut WireRequest, f: &mut dyn FnMut(TextSi
     if let Some(t) = &mut wire.text {
         f(TextSite::Body, &mut t.body);
     }
-    for m in [&mut wire.image, &mut wire.video, &mut wire.document].into_iter().flatten() {
+    for m in [&mut wire.image, &mut wire.video, &mut wire.document]
+        .into_iter()
+        .flatten()
+    {
         if let Some(c) = &mut m.caption {
             f(TextSite::Caption, c);
         }
@@ -326,7 +384,10 @@ pub(super) fn for_each_text_mut(wire: &mut WireRequest, f: &mut dyn FnMut(TextSi
 }
 
 fn template_texts(component: &mut Value, f: &mut dyn FnMut(TextSite, &mut String)) {
-    let Some(params) = component.get_mut("parameters").and_then(Value::as_array_mut) else {
+    let Some(params) = component
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    else {
         return;
     };
     for p in params {

@@ -1,0 +1,162 @@
+//! Start-up and shutdown: turns a validated [`Config`] into running
+//! listeners, and stops them in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Config;
+use crate::egress::{EgressError, Upstream};
+use crate::ingress::{Clients, Listener, TlsError, server_config};
+use crate::observability::{Metrics, serve_admin};
+use crate::pipeline::{BodyLimits, Gateway};
+use crate::policy::{Policy, PolicyError};
+
+/// How long open connections may finish their requests at shutdown.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The policy file is missing or invalid.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// TLS files are missing or invalid.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The upstream could not be set up.
+    #[error(transparent)]
+    Upstream(#[from] EgressError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The IO error.
+        source: std::io::Error,
+    },
+}
+
+/// A started gateway.
+pub struct RunningGateway {
+    /// Bound public addresses (resolved when port 0 was configured).
+    pub addrs: Vec<SocketAddr>,
+    /// Bound admin address.
+    pub admin_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+// === impl RunningGateway ===
+
+impl RunningGateway {
+    /// Stops accepting, lets open requests finish, and returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Builds the pipeline and starts the public and admin listeners.
+pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
+    let policy = Policy::load(&config.policy_file)?;
+    // Loads the phone-number metadata now rather than in the first request.
+    let _ = crate::phone::E164::parse("+4930123456");
+    let upstream = Upstream::from_config(&config.upstream, &config.secrets.meta_access_token)?;
+    let tls = match &config.server.tls {
+        Some(t) => Some(TlsAcceptor::from(server_config(t)?)),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let limits = BodyLimits {
+        max_bytes: config.server.max_body_bytes,
+        read_timeout: config.server.body_read_timeout,
+    };
+    let gateway = Arc::new(Gateway::new(
+        Clients::new(&config.clients),
+        policy,
+        upstream,
+        Arc::clone(&metrics),
+        limits,
+    ));
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut addrs = Vec::new();
+    for addr in &config.server.listen {
+        let listener = Listener::bind(*addr, &config.server, tls.clone())
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: *addr,
+                source,
+            })?;
+        addrs.push(listener.local_addr().map_err(|source| StartError::Bind {
+            addr: *addr,
+            source,
+        })?);
+        tasks.spawn(listener.run(Arc::clone(&gateway), shutdown_rx.clone(), DRAIN));
+    }
+    let admin = config.admin.listen;
+    let admin_listener = TcpListener::bind(admin)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: admin,
+            source,
+        })?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| StartError::Bind {
+            addr: admin,
+            source,
+        })?;
+    tasks.spawn(serve_admin(
+        admin_listener,
+        metrics,
+        gateway.upstream_kind(),
+        shutdown_rx,
+    ));
+    tracing::info!(upstream = gateway.upstream_kind(), "gateway started");
+    Ok(RunningGateway {
+        addrs,
+        admin_addr,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run_until_signal(config: &Config) -> Result<(), StartError> {
+    let gateway = start(config).await?;
+    for addr in &gateway.addrs {
+        let scheme = if config.server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        println!("listening on {scheme}://{addr}");
+    }
+    println!("admin on http://{}", gateway.admin_addr);
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    gateway.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
