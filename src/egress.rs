@@ -23,7 +23,7 @@ pub enum Upstream {
     /// The built-in Meta stand-in.
     Sandbox(Sandbox),
     /// A Cloud API endpoint over HTTP(S).
-    Http(HttpUpstream),
+    Http(Box<HttpUpstream>),
 }
 
 /// One request to forward.
@@ -88,7 +88,7 @@ impl Upstream {
                 cfg.sandbox_phone_number_ids.iter().cloned(),
                 token.clone(),
             ))),
-            UpstreamKind::Meta => Ok(Self::Http(HttpUpstream::new(cfg, token.clone())?)),
+            UpstreamKind::Meta => Ok(Self::Http(Box::new(HttpUpstream::new(cfg, token.clone())?))),
         }
     }
 

@@ -1,0 +1,16 @@
+//! Integration tests: each starts the real gateway on 127.0.0.1 (port 0)
+//! and talks HTTP to it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod cli;
+mod fake_upstream;
+mod harness;
+mod pki;
+mod send;
+mod transport;
+mod upstream;

@@ -1,0 +1,156 @@
+//! Egress: token substitution, TLS to the upstream, upstream failures.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use schleuse::config::TlsConfig;
+use serde_json::Value;
+use tokio_rustls::TlsAcceptor;
+
+use crate::fake_upstream::{Behaviour, FakeUpstream};
+use crate::harness::*;
+use crate::pki::TestPki;
+
+async fn gateway_to(
+    base_url: &str,
+    ca_file: Option<std::path::PathBuf>,
+    request_timeout_ms: u64,
+) -> TestGateway {
+    TestGateway::spawn_with(Options {
+        upstream: UpstreamSetup::Http {
+            base_url: base_url.to_owned(),
+            ca_file,
+            request_timeout_ms,
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn gateway_substitutes_metas_token_and_forwards_the_normalised_body() {
+    let fake = FakeUpstream::start(Behaviour::Accept, None).await;
+    let gw = gateway_to(&fake.base_url, None, 5000).await;
+    let url = format!(
+        "{}?access_token={CLIENT_TOKEN}",
+        gw.url(&format!("/v21.0/{PHONE_NUMBER_ID}/messages"))
+    );
+    let (status, _, body) = post(
+        &url,
+        None,
+        text_message("0049 151 1234 5678", "Hallo")
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["messages"][0]["id"], "wamid.FAKE",
+        "upstream answer passes through"
+    );
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some(format!("Bearer {META_TOKEN}").as_str())
+    );
+    assert_eq!(
+        seen[0].path_and_query,
+        format!("/v21.0/{PHONE_NUMBER_ID}/messages"),
+        "no client token in the query"
+    );
+    let forwarded: Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!(forwarded["to"], "+4915112345678");
+    assert!(!String::from_utf8_lossy(&seen[0].body).contains(CLIENT_TOKEN));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn upstream_over_tls_with_an_extra_ca_works() {
+    let pki = TestPki::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let files = pki.write(dir.path());
+    let tls = schleuse::ingress::server_config(&TlsConfig {
+        cert_file: files.server_cert.clone(),
+        key_file: files.server_key.clone(),
+        client_ca_file: None,
+    })
+    .unwrap();
+    let fake = FakeUpstream::start(Behaviour::Accept, Some(TlsAcceptor::from(tls))).await;
+    let base = fake.base_url.replace("127.0.0.1", "localhost");
+    let gw = gateway_to(&base, Some(files.ca.clone()), 5000).await;
+    let (status, body) = gw.send(&text_message("+4915112345678", "tls")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        fake.requests()[0].authorization.as_deref(),
+        Some(format!("Bearer {META_TOKEN}").as_str())
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn upstream_timeout_is_504_and_says_the_outcome_is_unknown() {
+    let fake = FakeUpstream::start(Behaviour::Delay(Duration::from_secs(5)), None).await;
+    let gw = gateway_to(&fake.base_url, None, 300).await;
+    let (status, body) = gw.send(&text_message("+4915112345678", "slow")).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    let (code, details) = assert_cloud_error(&body);
+    assert_eq!(code, 131000);
+    assert!(details.contains("egress.upstream_timeout"), "{details}");
+    assert_eq!(fake.requests().len(), 1, "a send is never retried");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn upstream_5xx_is_502_in_cloud_api_shape() {
+    let fake = FakeUpstream::start(
+        Behaviour::Fail(StatusCode::SERVICE_UNAVAILABLE, "<html>busy</html>"),
+        None,
+    )
+    .await;
+    let gw = gateway_to(&fake.base_url, None, 5000).await;
+    let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let (code, details) = assert_cloud_error(&body);
+    assert_eq!(code, 131000);
+    assert!(details.contains("egress.upstream_server_error"));
+    assert_eq!(fake.requests().len(), 1, "a send is never retried");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn upstream_5xx_keeps_metas_error_code() {
+    let meta = r#"{"error":{"message":"(#131016) Service unavailable","type":"OAuthException","code":131016,"fbtrace_id":"X"}}"#;
+    let fake =
+        FakeUpstream::start(Behaviour::Fail(StatusCode::SERVICE_UNAVAILABLE, meta), None).await;
+    let gw = gateway_to(&fake.base_url, None, 5000).await;
+    let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(assert_cloud_error(&body).0, 131016);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn upstream_4xx_passes_through_unchanged() {
+    let meta = r#"{"error":{"message":"(#131026) Message undeliverable","type":"OAuthException","code":131026,"fbtrace_id":"Meta1"}}"#;
+    let fake = FakeUpstream::start(Behaviour::Fail(StatusCode::BAD_REQUEST, meta), None).await;
+    let gw = gateway_to(&fake.base_url, None, 5000).await;
+    let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, serde_json::from_str::<Value>(meta).unwrap());
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_upstream_is_502_and_not_sent() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let gw = gateway_to(&url, None, 5000).await;
+    let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let (code, details) = assert_cloud_error(&body);
+    assert_eq!(code, 131016);
+    assert!(details.contains("egress.upstream_unreachable"));
+    gw.shutdown().await;
+}
