@@ -84,6 +84,7 @@ async fn serve_logs_never_contain_numbers_text_or_tokens() {
         .arg(child.id().to_string())
         .status();
     let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "SIGTERM shuts down cleanly");
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(logs.contains("\"status\":200"), "{logs}");
     for secret in [
