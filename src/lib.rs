@@ -24,3 +24,4 @@ pub mod pipeline;
 pub mod policy;
 pub mod pseudonym;
 pub mod sandbox;
+pub mod webhook;
