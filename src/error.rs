@@ -50,14 +50,14 @@ impl ApiError {
         rule: &'static str,
         details: impl Into<String>,
     ) -> Self {
-        Self {
+        Self::with_source(
+            ErrorSource::Downstream,
             status,
             code,
             title,
             rule,
-            details: details.into(),
-            source: ErrorSource::Downstream,
-        }
+            details.into(),
+        )
     }
 
     /// Missing, unknown or conflicting credentials (401, code 190).
@@ -124,25 +124,44 @@ impl ApiError {
         rule: &'static str,
         details: impl Into<String>,
     ) -> Self {
+        Self::with_source(
+            ErrorSource::Upstream,
+            status,
+            code,
+            title,
+            rule,
+            details.into(),
+        )
+    }
+
+    /// A failure inside schleuse (fail closed: nothing was forwarded).
+    pub fn internal(status: StatusCode, rule: &'static str, details: impl Into<String>) -> Self {
+        let title = "Something went wrong";
+        Self::with_source(
+            ErrorSource::Internal,
+            status,
+            131000,
+            title,
+            rule,
+            details.into(),
+        )
+    }
+
+    fn with_source(
+        source: ErrorSource,
+        status: StatusCode,
+        code: u32,
+        title: &'static str,
+        rule: &'static str,
+        details: String,
+    ) -> Self {
         Self {
             status,
             code,
             title,
             rule,
-            details: details.into(),
-            source: ErrorSource::Upstream,
-        }
-    }
-
-    /// A failure inside schleuse (fail closed: nothing was forwarded).
-    pub fn internal(status: StatusCode, rule: &'static str, details: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: 131000,
-            title: "Something went wrong",
-            rule,
-            details: details.into(),
-            source: ErrorSource::Internal,
+            details,
+            source,
         }
     }
 
