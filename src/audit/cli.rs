@@ -1,0 +1,1 @@
+//! The `schleuse audit …` subcommands (wired into `main.rs` by the integrator).
