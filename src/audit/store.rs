@@ -47,6 +47,14 @@ impl Store {
         Ok(Self { conn })
     }
 
+    /// Opens an existing database without creating or changing anything
+    /// (for the read-only CLI commands).
+    pub(crate) fn open_existing(path: &Path) -> rusqlite::Result<Self> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self { conn })
+    }
+
     /// Number of entries.
     pub(crate) fn size(&self) -> rusqlite::Result<u64> {
         let n: i64 =
@@ -114,7 +122,6 @@ impl Store {
     }
 
     /// Stored bytes of one entry.
-    #[allow(dead_code)] // used by the CLI proof command (next commit)
     pub(crate) fn entry_body(&self, index: u64) -> rusqlite::Result<Option<Vec<u8>>> {
         self.conn
             .query_row(

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::Path;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::merkle::{self, CompactRange, Hash, leaf_hash};
@@ -150,8 +151,9 @@ fn scan(conn: &Connection, anchors: &[Checkpoint]) -> Result<CompactRange, Verif
                 format!("entry missing (next stored index is {idx})"),
             ));
         }
-        let ts = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(db)?;
-        let body = row.get_ref(2).and_then(|v| Ok(v.as_blob()?)).map_err(db)?;
+        let ts = std::str::from_utf8(bytes_at(row, 1, index)?)
+            .map_err(|_| fail(Some(index), "timestamp is not text".into()))?;
+        let body = bytes_at(row, 2, index)?;
         if !header_matches(body, index, ts) {
             return Err(fail(
                 Some(index),
@@ -159,7 +161,7 @@ fn scan(conn: &Connection, anchors: &[Checkpoint]) -> Result<CompactRange, Verif
             ));
         }
         let leaf = leaf_hash(body);
-        let stored = row.get_ref(3).and_then(|v| Ok(v.as_blob()?)).map_err(db)?;
+        let stored = bytes_at(row, 3, index)?;
         if stored != leaf {
             return Err(fail(
                 Some(index),
@@ -207,7 +209,7 @@ fn check_node(
         return Err(fail(Some(first), format!("{} is missing", what())));
     };
     let seq: i64 = row.get(0).map_err(db)?;
-    let stored = row.get_ref(1).and_then(|v| Ok(v.as_blob()?)).map_err(db)?;
+    let stored = bytes_at(row, 1, first)?;
     if seq != node_seq(level, j) || stored != hash {
         return Err(fail(
             Some(first),
@@ -237,6 +239,22 @@ fn check_consistency(
             format!("log is not an extension of the saved checkpoint: {e}"),
         )
     })
+}
+
+/// Column bytes whether stored as BLOB or TEXT (an attacker may change the
+/// type); anything else fails at `index`.
+fn bytes_at<'r>(
+    row: &'r rusqlite::Row<'_>,
+    col: usize,
+    index: u64,
+) -> Result<&'r [u8], VerifyFailure> {
+    match row.get_ref(col).map_err(db)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b),
+        _ => Err(fail(
+            Some(index),
+            format!("column {col} has the wrong type"),
+        )),
+    }
 }
 
 fn fail(index: Option<u64>, reason: String) -> VerifyFailure {
