@@ -1,0 +1,315 @@
+//! The single writer: one thread owns the SQLite connection, drains the
+//! bounded queue into one transaction per batch (group commit), then answers
+//! every caller. Checkpoints are signed inside the same transaction.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::merkle::{CompactRange, leaf_hash};
+use super::note::Signer;
+use super::record::{Kind, Record, canonical_bytes};
+use super::shred::{SealedContent, SubjectKey};
+use super::store::Store;
+use super::{AuditError, AuditSettings, Receipt};
+use crate::pseudonym::{PseudonymKey, SubjectId};
+
+/// A request to the writer.
+pub(crate) enum Command {
+    Append(Box<Record>, oneshot::Sender<Result<Receipt, AuditError>>),
+    Seal(
+        SubjectId,
+        Vec<u8>,
+        oneshot::Sender<Result<SealedContent, AuditError>>,
+    ),
+    Open(
+        SubjectId,
+        SealedContent,
+        oneshot::Sender<Result<Vec<u8>, AuditError>>,
+    ),
+    Erase(
+        SubjectId,
+        String,
+        oneshot::Sender<Result<Receipt, AuditError>>,
+    ),
+    Checkpoint(oneshot::Sender<Result<String, AuditError>>),
+    Shutdown(oneshot::Sender<Result<(), AuditError>>),
+}
+
+/// An answer held back until the batch is committed.
+enum Reply {
+    Receipt(oneshot::Sender<Result<Receipt, AuditError>>, Receipt),
+    Sealed(
+        oneshot::Sender<Result<SealedContent, AuditError>>,
+        SealedContent,
+    ),
+    Checkpoint(oneshot::Sender<Result<String, AuditError>>),
+    Shutdown(oneshot::Sender<Result<(), AuditError>>),
+}
+
+pub(crate) struct Writer {
+    store: Store,
+    range: CompactRange,
+    signer: Signer,
+    pseudonym_key: PseudonymKey,
+    keys: HashMap<SubjectId, SubjectKey>,
+    every_entries: u64,
+    every: std::time::Duration,
+    last_cp_size: Option<u64>,
+    last_note: Option<String>,
+    last_cp_at: Instant,
+    stop: bool,
+}
+
+const MAX_BATCH: usize = 8192;
+const MIN_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
+// === impl Writer ===
+
+impl Writer {
+    /// Opens the store and rebuilds the in-memory frontier.
+    pub(crate) fn open(settings: &AuditSettings, signer: Signer) -> Result<Self, AuditError> {
+        let store = Store::open(&settings.db_path)?;
+        let size = store.size()?;
+        let range = CompactRange::from_source(&store, size)?;
+        let latest = store.latest_checkpoint()?;
+        Ok(Self {
+            store,
+            range,
+            signer,
+            pseudonym_key: settings.pseudonym_key.clone(),
+            keys: HashMap::new(),
+            every_entries: settings.checkpoint_every_entries.max(1),
+            every: settings.checkpoint_every,
+            last_cp_size: latest.as_ref().map(|c| c.size),
+            last_note: latest.map(|c| c.note),
+            last_cp_at: Instant::now(),
+            stop: false,
+        })
+    }
+
+    /// Runs until shutdown or until every handle is dropped.
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while !self.stop {
+            let wait = self
+                .every
+                .saturating_sub(self.last_cp_at.elapsed())
+                .max(MIN_WAIT);
+            let first = rt.block_on(async { tokio::time::timeout(wait, rx.recv()).await });
+            match first {
+                Ok(Some(cmd)) => batch.push(cmd),
+                Ok(None) => self.stop = true,
+                Err(_elapsed) => {}
+            }
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(&mut batch);
+        }
+    }
+
+    fn commit_batch(&mut self, batch: &mut Vec<Command>) {
+        let size_before = self.range.size();
+        let mut replies = Vec::with_capacity(batch.len());
+        let result = self.write_batch(batch.drain(..), &mut replies);
+        match result {
+            Ok(()) => {
+                let note = self.last_note.clone().unwrap_or_default();
+                replies.into_iter().for_each(|r| send_ok(r, &note));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit batch failed; rolled back");
+                let _ = self.store.conn.execute_batch("ROLLBACK");
+                self.recover(size_before);
+                replies.into_iter().for_each(|r| send_err(r, &e));
+            }
+        }
+    }
+
+    fn write_batch(
+        &mut self,
+        cmds: impl Iterator<Item = Command>,
+        replies: &mut Vec<Reply>,
+    ) -> Result<(), AuditError> {
+        self.store.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut force_cp = false;
+        for cmd in cmds {
+            match cmd {
+                Command::Append(rec, tx) => match self.append(&rec) {
+                    Ok(r) => replies.push(Reply::Receipt(tx, r)),
+                    Err(e @ AuditError::Encode(_)) => drop(tx.send(Err(e))),
+                    Err(e) => {
+                        replies.push(Reply::Receipt(tx, Receipt::default()));
+                        return Err(e);
+                    }
+                },
+                Command::Seal(subject, plain, tx) => match self.seal(&subject, &plain) {
+                    Ok(s) => replies.push(Reply::Sealed(tx, s)),
+                    Err(e) => drop(tx.send(Err(e))),
+                },
+                Command::Open(subject, sealed, tx) => drop(tx.send(self.unseal(&subject, &sealed))),
+                Command::Erase(subject, actor, tx) => {
+                    let r = self.erase(subject, actor);
+                    match r {
+                        Ok(r) => replies.push(Reply::Receipt(tx, r)),
+                        Err(e) => {
+                            replies.push(Reply::Receipt(tx, Receipt::default()));
+                            return Err(e);
+                        }
+                    }
+                }
+                Command::Checkpoint(tx) => {
+                    force_cp = true;
+                    replies.push(Reply::Checkpoint(tx));
+                }
+                Command::Shutdown(tx) => {
+                    force_cp = true;
+                    self.stop = true;
+                    replies.push(Reply::Shutdown(tx));
+                }
+            }
+        }
+        if self.stop {
+            force_cp = true;
+        }
+        self.maybe_checkpoint(force_cp)?;
+        self.store.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn append(&mut self, record: &Record) -> Result<Receipt, AuditError> {
+        let index = self.range.size();
+        let ts = format!("{:.6}", jiff::Timestamp::now());
+        let body = canonical_bytes(index, &ts, record).map_err(AuditError::Encode)?;
+        let leaf = leaf_hash(&body);
+        self.store.insert_entry(index, &ts, &body, &leaf)?;
+        let store = &self.store;
+        let mut err = None;
+        self.range.push(leaf, |level, idx, hash| {
+            if let Err(e) = store.insert_node(level, idx, hash) {
+                err.get_or_insert(e);
+            }
+        });
+        match err {
+            Some(e) => Err(e.into()),
+            None => Ok(Receipt {
+                index,
+                leaf_hash: leaf,
+            }),
+        }
+    }
+
+    fn subject_key(
+        &mut self,
+        subject: &SubjectId,
+        create: bool,
+    ) -> Result<Option<SubjectKey>, AuditError> {
+        if let Some(k) = self.keys.get(subject) {
+            return Ok(Some(k.clone()));
+        }
+        let key = match self.store.subject_key(subject.as_str())? {
+            Some(wrapped) => SubjectKey::unwrap_from(&self.pseudonym_key, subject, &wrapped)?,
+            None if create => {
+                let key = SubjectKey::generate()?;
+                let wrapped = key.wrap(&self.pseudonym_key, subject)?;
+                let ts = jiff::Timestamp::now().to_string();
+                self.store
+                    .insert_subject_key(subject.as_str(), &wrapped, &ts)?;
+                key
+            }
+            None => return Ok(None),
+        };
+        self.keys.insert(subject.clone(), key.clone());
+        Ok(Some(key))
+    }
+
+    fn seal(&mut self, subject: &SubjectId, plain: &[u8]) -> Result<SealedContent, AuditError> {
+        let key = self
+            .subject_key(subject, true)?
+            .ok_or(AuditError::SubjectErased)?;
+        Ok(key.seal(subject, plain)?)
+    }
+
+    fn unseal(
+        &mut self,
+        subject: &SubjectId,
+        sealed: &SealedContent,
+    ) -> Result<Vec<u8>, AuditError> {
+        let key = self
+            .subject_key(subject, false)?
+            .ok_or(AuditError::SubjectErased)?;
+        Ok(key.open(subject, sealed)?)
+    }
+
+    fn erase(&mut self, subject: SubjectId, actor: String) -> Result<Receipt, AuditError> {
+        self.store.delete_subject_key(subject.as_str())?;
+        self.keys.remove(&subject);
+        self.append(&Record::new(Kind::Erasure, actor).with_subject(subject))
+    }
+
+    fn maybe_checkpoint(&mut self, force: bool) -> Result<(), AuditError> {
+        let size = self.range.size();
+        let since = size - self.last_cp_size.unwrap_or(0);
+        let due =
+            since >= self.every_entries || (since > 0 && self.last_cp_at.elapsed() >= self.every);
+        let changed = self.last_cp_size != Some(size);
+        if !(due || force && changed) {
+            if self.last_cp_at.elapsed() >= self.every {
+                self.last_cp_at = Instant::now();
+            }
+            return Ok(());
+        }
+        let root = self.range.root();
+        let note = self.signer.sign_checkpoint(size, &root);
+        let ts = jiff::Timestamp::now().to_string();
+        self.store.insert_checkpoint(size, &root, &ts, &note)?;
+        self.last_cp_size = Some(size);
+        self.last_note = Some(note);
+        self.last_cp_at = Instant::now();
+        Ok(())
+    }
+
+    fn recover(&mut self, size: u64) {
+        self.keys.clear();
+        match CompactRange::from_source(&self.store, size) {
+            Ok(r) => self.range = r,
+            Err(e) => {
+                tracing::error!(error = %e, "audit frontier rebuild failed; stopping writer");
+                self.stop = true;
+            }
+        }
+        let latest = self.store.latest_checkpoint().ok().flatten();
+        self.last_cp_size = latest.as_ref().map(|c| c.size);
+        self.last_note = latest.map(|c| c.note);
+    }
+}
+
+fn send_ok(reply: Reply, note: &str) {
+    let _ = match reply {
+        Reply::Receipt(tx, r) => tx.send(Ok(r)).map_err(drop),
+        Reply::Sealed(tx, s) => tx.send(Ok(s)).map_err(drop),
+        Reply::Checkpoint(tx) => tx.send(Ok(note.to_owned())).map_err(drop),
+        Reply::Shutdown(tx) => tx.send(Ok(())).map_err(drop),
+    };
+}
+
+fn send_err(reply: Reply, e: &AuditError) {
+    let err = || AuditError::BatchFailed(e.to_string());
+    let _ = match reply {
+        Reply::Receipt(tx, _) => tx.send(Err(err())).map_err(drop),
+        Reply::Sealed(tx, _) => tx.send(Err(err())).map_err(drop),
+        Reply::Checkpoint(tx) => tx.send(Err(err())).map_err(drop),
+        Reply::Shutdown(tx) => tx.send(Err(err())).map_err(drop),
+    };
+}
