@@ -10,12 +10,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::audit::{AuditError, AuditLog, AuditSettings, Kind, Record};
 use crate::config::Config;
 use crate::egress::{EgressError, Upstream};
 use crate::ingress::{Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
 use crate::pipeline::{BodyLimits, Gateway};
 use crate::policy::{Policy, PolicyError};
+use crate::pseudonym::PseudonymKey;
 
 /// How long open connections may finish their requests at shutdown.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -32,6 +34,17 @@ pub enum StartError {
     /// The upstream could not be set up.
     #[error(transparent)]
     Upstream(#[from] EgressError),
+    /// The audit log could not be opened or written.
+    #[error("audit log: {0}")]
+    Audit(#[from] AuditError),
+    /// The storage folder could not be created.
+    #[error("cannot create storage folder {path}: {source}")]
+    Storage {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -50,21 +63,53 @@ pub struct RunningGateway {
     pub admin_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    audit: AuditLog,
 }
 
 // === impl RunningGateway ===
 
 impl RunningGateway {
     /// Stops accepting, lets open requests finish, and returns.
+    /// The final audit entry and checkpoint are written after the last
+    /// request finished.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
+        let stopped = Record::new(Kind::GatewayStopped, SYSTEM_ACTOR);
+        if let Err(e) = self.audit.append(stopped).await {
+            tracing::error!(error = %e, "could not record the shutdown in the audit log");
+        }
+        if let Err(e) = self.audit.shutdown().await {
+            tracing::error!(error = %e, "could not write the final audit checkpoint");
+        }
+    }
+
+    /// The audit log (for tests and operator tools).
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+}
+
+/// Actor name of entries the gateway writes on its own behalf.
+const SYSTEM_ACTOR: &str = "system:gateway";
+
+/// Audit log settings derived from the config.
+pub fn audit_settings(config: &Config) -> AuditSettings {
+    AuditSettings {
+        db_path: config.audit_db_path(),
+        signing_seed: config.secrets.audit_signing_seed,
+        pseudonym_key: PseudonymKey::new(&config.secrets.pseudonym_key),
+        origin: config.audit.origin.clone(),
+        checkpoint_every_entries: config.audit.checkpoint_every_entries,
+        checkpoint_every: config.audit.checkpoint_every,
+        queue_capacity: config.audit.queue_capacity,
     }
 }
 
 /// Builds the pipeline and starts the public and admin listeners.
 pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
     let policy = Policy::load(&config.policy_file)?;
+    let audit = open_audit(config, &policy).await?;
     // Loads the phone-number metadata now rather than in the first request.
     let _ = crate::phone::E164::parse("+4930123456");
     let upstream = Upstream::from_config(&config.upstream, &config.secrets.meta_access_token)?;
@@ -83,6 +128,8 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         upstream,
         Arc::clone(&metrics),
         limits,
+        audit.clone(),
+        PseudonymKey::new(&config.secrets.pseudonym_key),
     ));
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -125,6 +172,31 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         admin_addr,
         shutdown,
         tasks,
+        audit,
+    })
+}
+
+/// Opens the audit log and records the start and the loaded policy.
+async fn open_audit(config: &Config, policy: &Policy) -> Result<AuditLog, StartError> {
+    create_private_dir(&config.storage_dir)?;
+    let audit = AuditLog::open(audit_settings(config))?;
+    audit
+        .append(Record::new(Kind::GatewayStarted, SYSTEM_ACTOR))
+        .await?;
+    let loaded =
+        Record::new(Kind::PolicyLoaded, SYSTEM_ACTOR).with_policy(&policy.sha256, &policy.version);
+    audit.append(loaded).await?;
+    Ok(audit)
+}
+
+fn create_private_dir(path: &std::path::Path) -> Result<(), StartError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(|source| StartError::Storage {
+        path: path.to_owned(),
+        source,
     })
 }
 

@@ -45,6 +45,14 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Audit log tools for the data protection officer.
+    Audit {
+        /// Config file (default: ./schleuse-data/schleuse.toml).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: schleuse::audit::cli::AuditCommand,
+    },
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -97,6 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: ok", config.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit { config, command } => audit(config, command),
         Command::Policy {
             command: PolicyCommand::Check { files },
         } => check_policies(&files),
@@ -138,6 +147,28 @@ fn serve(config: Option<PathBuf>, listen: Vec<SocketAddr>) -> anyhow::Result<Exi
         .block_on(schleuse::app::run_until_signal(&config))
         .context("running the gateway")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn audit(
+    config: Option<PathBuf>,
+    command: schleuse::audit::cli::AuditCommand,
+) -> anyhow::Result<ExitCode> {
+    let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR).join("schleuse.toml"));
+    let config = load_config(&path)?;
+    let settings = schleuse::app::audit_settings(&config);
+    let key = settings.pseudonym_key.clone();
+    let resolve = move |phone: &str| {
+        schleuse::phone::E164::parse(phone)
+            .map(|n| key.subject(n.as_str()))
+            .map_err(|e| format!("--subject {e}"))
+    };
+    let mut stdout = std::io::stdout().lock();
+    Ok(schleuse::audit::cli::run(
+        command,
+        settings,
+        &mut stdout,
+        &resolve,
+    )?)
 }
 
 fn load_config(path: &Path) -> anyhow::Result<Config> {

@@ -8,7 +8,8 @@
 //! * classify: parse into a typed, normalised request (`message`)
 //! * decide: policy rules; forwarding needs the returned `Permit` (`policy`)
 //! * redact: find and transform personal data (`pii`, issue 4)
-//! * audit: record the decision durably before anything leaves (`audit`, issue 3)
+//! * audit: record the decision durably before anything leaves (`audit`);
+//!   refusals are recorded too, and the upstream's answer after the send
 //! * forward: substitute Meta's token and send once (`egress`)
 //! * inspect: pass the answer through or map upstream failures (`egress`)
 
@@ -22,12 +23,15 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::audit::{AuditLog, Decision, Direction, Kind, Record};
+use crate::config::ClientConfig;
 use crate::egress::{Upstream, UpstreamRequest, UpstreamResponse};
 use crate::error::{ApiError, ErrorSource};
 use crate::ingress::{Clients, PeerInfo, SendRoute, parse_send_path};
-use crate::message::SendRequest;
+use crate::message::{Recipient, SendRequest};
 use crate::observability::Metrics;
 use crate::policy::{Permit, Policy};
+use crate::pseudonym::{PseudonymKey, SubjectId};
 
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
@@ -36,6 +40,8 @@ pub struct Gateway {
     upstream: Upstream,
     metrics: Arc<Metrics>,
     limits: BodyLimits,
+    audit: AuditLog,
+    pseudonyms: PseudonymKey,
     rng: SystemRandom,
 }
 
@@ -66,6 +72,8 @@ impl Gateway {
         upstream: Upstream,
         metrics: Arc<Metrics>,
         limits: BodyLimits,
+        audit: AuditLog,
+        pseudonyms: PseudonymKey,
     ) -> Self {
         Self {
             clients,
@@ -73,6 +81,8 @@ impl Gateway {
             upstream,
             metrics,
             limits,
+            audit,
+            pseudonyms,
             rng: SystemRandom::new(),
         }
     }
@@ -91,7 +101,20 @@ impl Gateway {
     pub async fn handle(&self, req: Request<Incoming>, peer: &PeerInfo) -> Response<Full<Bytes>> {
         let started = Instant::now();
         let trace_id = self.trace_id();
-        let outcome = self.run(req, peer).await;
+        let mut outcome = Outcome {
+            route: "unmatched",
+            client: None,
+            rule: "allow",
+            response: Err(ApiError::internal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "unfinished",
+            )),
+        };
+        outcome.response = self.phases(req, peer, &trace_id, &mut outcome).await;
+        if let Err(e) = &outcome.response {
+            outcome.rule = e.rule;
+        }
         let response = render(&outcome.response, &trace_id);
         let status = response.status().as_u16();
         self.metrics
@@ -100,28 +123,11 @@ impl Gateway {
         response
     }
 
-    async fn run(&self, req: Request<Incoming>, peer: &PeerInfo) -> Outcome {
-        let mut outcome = Outcome {
-            route: "unmatched",
-            client: None,
-            rule: "none",
-            response: Err(ApiError::internal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "unfinished",
-            )),
-        };
-        outcome.response = self.phases(req, peer, &mut outcome).await;
-        if let Err(e) = &outcome.response {
-            outcome.rule = e.rule;
-        }
-        outcome
-    }
-
     async fn phases(
         &self,
         req: Request<Incoming>,
         peer: &PeerInfo,
+        trace_id: &str,
         out: &mut Outcome,
     ) -> Result<UpstreamResponse, ApiError> {
         let route = receive_route(&req)?;
@@ -134,10 +140,132 @@ impl Gateway {
         )?;
         out.client = Some(client.name.clone());
         let body = self.receive_body(req).await?;
-        let request = SendRequest::parse(&body, route.endpoint)?;
-        let permit = self.policy.evaluate(&request)?;
-        out.rule = "allow";
-        self.forward(&route, &request, permit).await
+        let (request, permit) = match self.classify_and_decide(&body, &route) {
+            Ok(decided) => decided,
+            Err((subject, error)) => {
+                self.record_denial(&client, subject, &error, trace_id).await;
+                return Err(error);
+            }
+        };
+        let subject = self.subject_of(&request);
+        let wire = self
+            .record_permit(&client, subject.clone(), &request, &permit, trace_id)
+            .await?;
+        let result = self.forward(&route, wire, permit).await;
+        self.record_upstream_result(&client, subject, &result, trace_id)
+            .await;
+        result
+    }
+
+    /// classify and decide: the typed request and the policy's permit, or
+    /// the refusal with the subject it concerned (when known).
+    fn classify_and_decide(
+        &self,
+        body: &[u8],
+        route: &SendRoute,
+    ) -> Result<(SendRequest, Permit), (Option<SubjectId>, ApiError)> {
+        let request = SendRequest::parse(body, route.endpoint).map_err(|e| (None, e))?;
+        let permit = self
+            .policy
+            .evaluate(&request)
+            .map_err(|e| (self.subject_of(&request), e))?;
+        Ok((request, permit))
+    }
+
+    /// audit: the allow decision is durably recorded before anything leaves;
+    /// returns the exact bytes that were recorded and will be forwarded.
+    async fn record_permit(
+        &self,
+        client: &ClientConfig,
+        subject: Option<SubjectId>,
+        request: &SendRequest,
+        permit: &Permit,
+        trace_id: &str,
+    ) -> Result<Bytes, ApiError> {
+        let wire = request.to_wire_bytes().map_err(|_| {
+            ApiError::internal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "egress.serialise",
+                "the request could not be serialised",
+            )
+        })?;
+        let record = self
+            .decision_record(client, subject, trace_id)
+            .with_decision(Decision::Allow)
+            .with_rule_ids(permit.rules.iter().copied())
+            .with_content(&self.pseudonyms, &wire);
+        self.audit.append(record).await.map_err(|e| {
+            tracing::error!(trace_id, error = %e, "audit append failed; request not forwarded");
+            audit_unavailable()
+        })?;
+        Ok(Bytes::from(wire))
+    }
+
+    /// A refusal is recorded too; if that fails the refusal still stands.
+    async fn record_denial(
+        &self,
+        client: &ClientConfig,
+        subject: Option<SubjectId>,
+        error: &ApiError,
+        trace_id: &str,
+    ) {
+        let record = self
+            .decision_record(client, subject, trace_id)
+            .with_decision(Decision::Deny)
+            .with_rule_ids([error.rule]);
+        if let Err(e) = self.audit.append(record).await {
+            tracing::error!(trace_id, error = %e, "audit append of a denial failed");
+        }
+    }
+
+    /// inspect: what the upstream answered, with the wamid pseudonymised.
+    async fn record_upstream_result(
+        &self,
+        client: &ClientConfig,
+        subject: Option<SubjectId>,
+        result: &Result<UpstreamResponse, ApiError>,
+        trace_id: &str,
+    ) {
+        let (status, wamid, rule) = match result {
+            Ok(r) => (r.status.as_u16(), first_wamid(&r.body), None),
+            Err(e) => (e.status.as_u16(), None, Some(e.rule)),
+        };
+        let mut record = Record::new(Kind::UpstreamResult, actor(client))
+            .with_direction(Direction::Outbound)
+            .with_correlation_id(trace_id)
+            .with_rule_ids(rule)
+            .with_upstream(&self.pseudonyms, Some(status), wamid.as_deref());
+        if let Some(s) = subject {
+            record = record.with_subject(s);
+        }
+        if let Err(e) = self.audit.append(record).await {
+            tracing::error!(trace_id, error = %e, "audit append of an upstream result failed");
+        }
+    }
+
+    fn decision_record(
+        &self,
+        client: &ClientConfig,
+        subject: Option<SubjectId>,
+        trace_id: &str,
+    ) -> Record {
+        let record = Record::new(Kind::MessageDecision, actor(client))
+            .with_direction(Direction::Outbound)
+            .with_policy(&self.policy.sha256, &self.policy.version)
+            .with_correlation_id(trace_id);
+        match subject {
+            Some(s) => record.with_subject(s),
+            None => record,
+        }
+    }
+
+    /// The data subject a request is about, as a keyed pseudonym.
+    fn subject_of(&self, request: &SendRequest) -> Option<SubjectId> {
+        match request.recipient()? {
+            Recipient::Phone(number) => Some(self.pseudonyms.subject(number.as_str())),
+            Recipient::BusinessScopedUser(user) => Some(self.pseudonyms.subject(user)),
+            Recipient::Group(group) => Some(self.pseudonyms.subject(&format!("group:{group}"))),
+        }
     }
 
     async fn receive_body(&self, req: Request<Incoming>) -> Result<Bytes, ApiError> {
@@ -170,36 +298,24 @@ impl Gateway {
         }
     }
 
-    /// Forwarding consumes the permit: no permit, no send.
+    /// forward: consumes the permit (no permit, no send) and sends once.
     async fn forward(
         &self,
         route: &SendRoute,
-        request: &SendRequest,
+        body: Bytes,
         _permit: Permit,
     ) -> Result<UpstreamResponse, ApiError> {
-        let body = request.to_wire_bytes().map_err(|_| {
-            ApiError::internal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "egress.serialise",
-                "the request could not be serialised",
-            )
-        })?;
         let upstream_request = UpstreamRequest {
             version: route.version.clone(),
             phone_number_id: route.phone_number_id.clone(),
             endpoint: route.endpoint,
-            body: Bytes::from(body),
+            body,
         };
         let started = Instant::now();
         let result = self.upstream.send(upstream_request).await;
         let outcome = match &result {
-            Ok(r) => {
-                if r.status.is_success() {
-                    "accepted"
-                } else {
-                    "refused"
-                }
-            }
+            Ok(r) if r.status.is_success() => "accepted",
+            Ok(_) => "refused",
             Err(e) => e.kind(),
         };
         self.metrics
@@ -214,6 +330,27 @@ impl Gateway {
             return "A0000000000000000000000".into();
         }
         format!("A{}", crate::pseudonym::hex(&bytes))
+    }
+}
+
+fn actor(client: &ClientConfig) -> String {
+    format!("client:{}", client.name)
+}
+
+/// The first `messages[].id` of a Cloud API success answer.
+fn first_wamid(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.pointer("/messages/0/id")?.as_str().map(str::to_owned)
+}
+
+fn audit_unavailable() -> ApiError {
+    ApiError {
+        code: 131016,
+        ..ApiError::internal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit.unavailable",
+            "the audit log could not record this decision, so nothing was sent; retry later",
+        )
     }
 }
 

@@ -36,6 +36,8 @@ pub enum Kind {
     GatewayStarted,
     /// The gateway stopped.
     GatewayStopped,
+    /// The upstream's answer to a forwarded send (status, pseudonymised wamid).
+    UpstreamResult,
 }
 
 /// Message direction.

@@ -43,7 +43,8 @@ pub struct Options {
 pub struct TestGateway {
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
-    _dir: TempDir,
+    pub config_path: PathBuf,
+    dir: TempDir,
     running: Option<RunningGateway>,
 }
 
@@ -71,7 +72,8 @@ impl TestGateway {
         Self {
             addr: running.addrs[0],
             admin_addr: running.admin_addr,
-            _dir: dir,
+            config_path,
+            dir,
             running: Some(running),
         }
     }
@@ -95,10 +97,20 @@ impl TestGateway {
         (status, json)
     }
 
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        let _ = self.stop().await;
+    }
+
+    /// Stops the gateway and keeps its data folder for inspection.
+    pub async fn stop(mut self) -> TempDir {
         if let Some(r) = self.running.take() {
             r.shutdown().await;
         }
+        self.dir
+    }
+
+    pub fn audit_db(&self) -> PathBuf {
+        self.dir.path().join("data/audit.db")
     }
 }
 

@@ -7,6 +7,7 @@
     unreachable_pub
 )]
 
+mod audit;
 mod cli;
 mod fake_upstream;
 mod harness;
