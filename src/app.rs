@@ -13,9 +13,10 @@ use tokio_rustls::TlsAcceptor;
 use crate::audit::{AuditError, AuditLog, AuditSettings, Kind, Record};
 use crate::config::Config;
 use crate::egress::{EgressError, Upstream};
+use crate::ingress::BodyLimits;
 use crate::ingress::{Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
-use crate::pipeline::{BodyLimits, Gateway};
+use crate::pipeline::Gateway;
 use crate::policy::{Policy, PolicyError};
 use crate::pseudonym::PseudonymKey;
 

@@ -6,12 +6,14 @@
 //! URL and token.
 
 mod auth;
+mod body;
 mod conn;
 mod route;
 mod server;
 mod tls;
 
 pub use auth::{Clients, PeerInfo, sha256};
+pub use body::{BodyLimits, read_json_body};
 pub use route::{SendRoute, parse_send_path};
 pub use server::{ConnLimits, Listener};
 pub use tls::{TlsError, server_config};

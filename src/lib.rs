@@ -24,4 +24,5 @@ pub mod pipeline;
 pub mod policy;
 pub mod pseudonym;
 pub mod sandbox;
+pub mod store;
 pub mod webhook;

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -27,7 +27,7 @@ use crate::audit::{AuditLog, Decision, Direction, Kind, Record};
 use crate::config::ClientConfig;
 use crate::egress::{Upstream, UpstreamRequest, UpstreamResponse};
 use crate::error::{ApiError, ErrorSource};
-use crate::ingress::{Clients, PeerInfo, SendRoute, parse_send_path};
+use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, read_json_body};
 use crate::message::{Recipient, SendRequest};
 use crate::observability::Metrics;
 use crate::policy::{Permit, Policy};
@@ -43,15 +43,6 @@ pub struct Gateway {
     audit: AuditLog,
     pseudonyms: PseudonymKey,
     rng: SystemRandom,
-}
-
-/// Limits on reading a request body.
-#[derive(Clone, Copy, Debug)]
-pub struct BodyLimits {
-    /// Largest body accepted.
-    pub max_bytes: usize,
-    /// Time allowed to receive it.
-    pub read_timeout: Duration,
 }
 
 /// What one request turned into, for the access log and metrics.
@@ -139,7 +130,7 @@ impl Gateway {
             &route.phone_number_id,
         )?;
         out.client = Some(client.name.clone());
-        let body = self.receive_body(req).await?;
+        let body = read_json_body(req, self.limits).await?;
         let (request, permit) = match self.classify_and_decide(&body, &route) {
             Ok(decided) => decided,
             Err((subject, error)) => {
@@ -268,36 +259,6 @@ impl Gateway {
         }
     }
 
-    async fn receive_body(&self, req: Request<Incoming>) -> Result<Bytes, ApiError> {
-        check_content_type(req.headers())?;
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.limits.max_bytes as u64) {
-            return Err(too_large(self.limits.max_bytes));
-        }
-        let limited = Limited::new(req.into_body(), self.limits.max_bytes);
-        match tokio::time::timeout(self.limits.read_timeout, limited.collect()).await {
-            Err(_) => Err(ApiError::downstream(
-                StatusCode::REQUEST_TIMEOUT,
-                100,
-                "Request timeout",
-                "ingress.body_timeout",
-                "the request body did not arrive in time",
-            )),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                Err(too_large(self.limits.max_bytes))
-            }
-            Ok(Err(_)) => Err(ApiError::invalid_parameter(
-                "ingress.body_unreadable",
-                "the request body could not be read",
-            )),
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        }
-    }
-
     /// forward: consumes the permit (no permit, no send) and sends once.
     async fn forward(
         &self,
@@ -374,38 +335,6 @@ fn receive_route(req: &Request<Incoming>) -> Result<SendRoute, ApiError> {
         ));
     }
     Ok(route)
-}
-
-fn check_content_type(headers: &http::HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let json = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if json {
-        Ok(())
-    } else {
-        Err(ApiError::downstream(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            100,
-            "Invalid parameter",
-            "ingress.content_type",
-            "the body must be application/json",
-        ))
-    }
-}
-
-fn too_large(max: usize) -> ApiError {
-    ApiError::downstream(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        100,
-        "Invalid parameter",
-        "ingress.body_too_large",
-        format!("the request body exceeds {max} bytes"),
-    )
 }
 
 fn render(result: &Result<UpstreamResponse, ApiError>, trace_id: &str) -> Response<Full<Bytes>> {

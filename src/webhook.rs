@@ -10,9 +10,11 @@
 //! verify it whichever way they hash (cloud-api.md §2.2).
 
 mod ascii_json;
+mod inbox;
 mod signature;
 
 pub use ascii_json::to_ascii_json;
+pub use inbox::{Inbox, InboxError, StoredBatch, read_batches};
 pub use signature::{SignatureError, sign, verify};
 
 /// Meta's verification handshake: `hub.mode=subscribe`, a matching
