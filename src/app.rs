@@ -16,9 +16,10 @@ use crate::egress::{EgressError, Upstream};
 use crate::ingress::BodyLimits;
 use crate::ingress::{Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
-use crate::pipeline::Gateway;
+use crate::pipeline::{Gateway, GatewayParts};
 use crate::policy::{Policy, PolicyError};
 use crate::pseudonym::PseudonymKey;
+use crate::webhook::{Inbox, InboxError, WebhookEndpoint, WebhookSecrets};
 
 /// How long open connections may finish their requests at shutdown.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -38,6 +39,9 @@ pub enum StartError {
     /// The audit log could not be opened or written.
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
+    /// The webhook inbox could not be opened.
+    #[error("webhook inbox: {0}")]
+    Inbox(#[from] InboxError),
     /// The storage folder could not be created.
     #[error("cannot create storage folder {path}: {source}")]
     Storage {
@@ -123,15 +127,18 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         max_bytes: config.server.max_body_bytes,
         read_timeout: config.server.body_read_timeout,
     };
-    let gateway = Arc::new(Gateway::new(
-        Clients::new(&config.clients),
+    let pseudonyms = PseudonymKey::new(&config.secrets.pseudonym_key);
+    let webhook = webhook_endpoint(config, audit.clone(), pseudonyms.clone())?;
+    let gateway = Arc::new(Gateway::new(GatewayParts {
+        clients: Clients::new(&config.clients),
         policy,
         upstream,
-        Arc::clone(&metrics),
+        metrics: Arc::clone(&metrics),
         limits,
-        audit.clone(),
-        PseudonymKey::new(&config.secrets.pseudonym_key),
-    ));
+        audit: audit.clone(),
+        pseudonyms,
+        webhook,
+    }));
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut addrs = Vec::new();
@@ -188,6 +195,34 @@ async fn open_audit(config: &Config, policy: &Policy) -> Result<AuditLog, StartE
         Record::new(Kind::PolicyLoaded, SYSTEM_ACTOR).with_policy(&policy.sha256, &policy.version);
     audit.append(loaded).await?;
     Ok(audit)
+}
+
+fn webhook_endpoint(
+    config: &Config,
+    audit: AuditLog,
+    pseudonyms: PseudonymKey,
+) -> Result<WebhookEndpoint, StartError> {
+    let inbox = Inbox::open(
+        &config.webhook_db_path(),
+        &config.secrets.pseudonym_key,
+        4096,
+    )?;
+    let secrets = WebhookSecrets {
+        app_secret: config.secrets.meta_app_secret.clone(),
+        verify_token: config.secrets.meta_verify_token.clone(),
+    };
+    let limits = BodyLimits {
+        max_bytes: config.webhook.max_body_bytes,
+        read_timeout: config.server.body_read_timeout,
+    };
+    Ok(WebhookEndpoint::new(
+        config.webhook.path.clone(),
+        secrets,
+        inbox,
+        audit,
+        pseudonyms,
+        limits,
+    ))
 }
 
 fn create_private_dir(path: &std::path::Path) -> Result<(), StartError> {

@@ -40,6 +40,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Log output.
     pub log: LogConfig,
+    /// Meta's webhook callback.
+    pub webhook: WebhookConfig,
     /// Internal systems allowed to call the gateway.
     pub clients: Vec<ClientConfig>,
 }
@@ -145,6 +147,15 @@ pub struct AuditConfig {
     pub queue_capacity: usize,
 }
 
+/// Meta's webhook callback on the public listener.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Path of the callback URL (`/webhook`).
+    pub path: String,
+    /// Largest webhook body (Meta batches up to 1,000 updates).
+    pub max_body_bytes: usize,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -247,6 +258,11 @@ impl Config {
             path: path.to_owned(),
             problems,
         })
+    }
+
+    /// Path of the webhook inbox database.
+    pub fn webhook_db_path(&self) -> PathBuf {
+        self.storage_dir.join("webhooks.db")
     }
 
     /// Path of the audit database.

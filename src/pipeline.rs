@@ -32,6 +32,7 @@ use crate::message::{Recipient, SendRequest};
 use crate::observability::Metrics;
 use crate::policy::{Permit, Policy};
 use crate::pseudonym::{PseudonymKey, SubjectId};
+use crate::webhook::WebhookEndpoint;
 
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
@@ -42,7 +43,28 @@ pub struct Gateway {
     limits: BodyLimits,
     audit: AuditLog,
     pseudonyms: PseudonymKey,
+    webhook: WebhookEndpoint,
     rng: SystemRandom,
+}
+
+/// The parts a [`Gateway`] is assembled from (see `app::start`).
+pub struct GatewayParts {
+    /// Internal clients.
+    pub clients: Clients,
+    /// The messaging policy.
+    pub policy: Policy,
+    /// Where allowed sends go.
+    pub upstream: Upstream,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Body limits of the send endpoints.
+    pub limits: BodyLimits,
+    /// The audit log.
+    pub audit: AuditLog,
+    /// Key of all pseudonyms.
+    pub pseudonyms: PseudonymKey,
+    /// Meta's webhook callback.
+    pub webhook: WebhookEndpoint,
 }
 
 /// What one request turned into, for the access log and metrics.
@@ -57,23 +79,16 @@ struct Outcome {
 
 impl Gateway {
     /// Assembles the pipeline's shared state.
-    pub fn new(
-        clients: Clients,
-        policy: Policy,
-        upstream: Upstream,
-        metrics: Arc<Metrics>,
-        limits: BodyLimits,
-        audit: AuditLog,
-        pseudonyms: PseudonymKey,
-    ) -> Self {
+    pub fn new(parts: GatewayParts) -> Self {
         Self {
-            clients,
-            policy,
-            upstream,
-            metrics,
-            limits,
-            audit,
-            pseudonyms,
+            clients: parts.clients,
+            policy: parts.policy,
+            upstream: parts.upstream,
+            metrics: parts.metrics,
+            limits: parts.limits,
+            audit: parts.audit,
+            pseudonyms: parts.pseudonyms,
+            webhook: parts.webhook,
             rng: SystemRandom::new(),
         }
     }
@@ -92,6 +107,23 @@ impl Gateway {
     pub async fn handle(&self, req: Request<Incoming>, peer: &PeerInfo) -> Response<Full<Bytes>> {
         let started = Instant::now();
         let trace_id = self.trace_id();
+        if self.webhook.matches(req.uri().path()) {
+            let reply = self.webhook.handle(req, &trace_id).await;
+            let status = reply.response.status().as_u16();
+            let elapsed = started.elapsed();
+            self.metrics
+                .request_done("webhook", status, reply.rule, elapsed);
+            let ms = elapsed.as_secs_f64() * 1000.0;
+            tracing::info!(
+                trace_id,
+                route = "webhook",
+                status,
+                rule = reply.rule,
+                ms,
+                "request"
+            );
+            return reply.response;
+        }
         let mut outcome = Outcome {
             route: "unmatched",
             client: None,

@@ -10,10 +10,12 @@
 //! verify it whichever way they hash (cloud-api.md §2.2).
 
 mod ascii_json;
+mod endpoint;
 mod inbox;
 mod signature;
 
 pub use ascii_json::to_ascii_json;
+pub use endpoint::{WebhookEndpoint, WebhookReply, WebhookSecrets};
 pub use inbox::{Inbox, InboxError, StoredBatch, read_batches};
 pub use signature::{SignatureError, sign, verify};
 

@@ -25,6 +25,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) log: RawLog,
     #[serde(default)]
+    pub(crate) webhook: RawWebhook,
+    #[serde(default)]
     pub(crate) clients: Vec<RawClient>,
 }
 
@@ -149,6 +151,15 @@ pub(crate) struct RawLog {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    #[serde(default = "default_webhook_path")]
+    pub(crate) path: String,
+    #[serde(default = "default_webhook_max_body_bytes")]
+    pub(crate) max_body_bytes: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawClient {
     pub(crate) name: String,
     pub(crate) token_sha256: String,
@@ -193,6 +204,15 @@ impl Default for RawAudit {
             checkpoint_every_entries: default_checkpoint_every_entries(),
             checkpoint_every_secs: default_checkpoint_every_secs(),
             queue_capacity: default_audit_queue(),
+        }
+    }
+}
+
+impl Default for RawWebhook {
+    fn default() -> Self {
+        Self {
+            path: default_webhook_path(),
+            max_body_bytes: default_webhook_max_body_bytes(),
         }
     }
 }
@@ -268,6 +288,12 @@ fn default_log_format() -> String {
 }
 fn default_log_level() -> String {
     "info".into()
+}
+fn default_webhook_path() -> String {
+    "/webhook".into()
+}
+fn default_webhook_max_body_bytes() -> u64 {
+    8 * 1024 * 1024
 }
 fn default_identity_mode() -> String {
     "pseudonym".into()

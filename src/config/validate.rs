@@ -9,7 +9,7 @@ use super::raw::{RawClient, RawConfig, RawServer, RawUpstream};
 use super::secrets::{self, decode_key32};
 use super::{
     AdminConfig, AuditConfig, ClientConfig, Config, IdentityMode, LogConfig, LogFormat, Secrets,
-    ServerConfig, TlsConfig, UpstreamConfig, UpstreamKind,
+    ServerConfig, TlsConfig, UpstreamConfig, UpstreamKind, WebhookConfig,
 };
 
 /// Collects problems; each is one line starting with the key path.
@@ -29,6 +29,7 @@ pub(super) fn validate(
     let clients = clients(&raw.clients, &mut p);
     let audit = audit(&raw, &mut p);
     let log = log(&raw, &mut p);
+    let webhook = webhook(&raw, &mut p);
     match (server, admin, upstream, secrets, clients, audit, log) {
         (
             Some(server),
@@ -39,6 +40,7 @@ pub(super) fn validate(
             Some(audit),
             Some(log),
         ) if p.0.is_empty() => Ok(Config {
+            webhook,
             storage_dir: base_dir.join(&raw.storage.dir),
             policy_file: base_dir.join(&raw.policy.file),
             base_dir,
@@ -306,6 +308,24 @@ fn audit(raw: &RawConfig, p: &mut Problems) -> Option<AuditConfig> {
         checkpoint_every: Duration::from_secs(secs),
         queue_capacity: usize::try_from(queue).ok()?,
     })
+}
+
+fn webhook(raw: &RawConfig, p: &mut Problems) -> WebhookConfig {
+    let w = &raw.webhook;
+    let path_ok = w.path.starts_with('/')
+        && w.path.len() <= 128
+        && w.path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+        && crate::ingress::parse_send_path(&w.path).is_none();
+    if !path_ok {
+        p.push("webhook.path: must start with `/`, use letters, digits, `/-_.`, and not look like a send path");
+    }
+    let max = p.range("webhook.max_body_bytes", w.max_body_bytes, 1024, 64 << 20);
+    WebhookConfig {
+        path: w.path.clone(),
+        max_body_bytes: usize::try_from(max).unwrap_or(usize::MAX),
+    }
 }
 
 fn log(raw: &RawConfig, p: &mut Problems) -> Option<LogConfig> {

@@ -15,3 +15,4 @@ mod pki;
 mod send;
 mod transport;
 mod upstream;
+mod webhook;
