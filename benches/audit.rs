@@ -1,0 +1,81 @@
+//! Audit log throughput: durable appends/s (synchronous=FULL) at 1, 16 and
+//! 256 concurrent writers, and full-verify entries/s on a 1,000,000-entry log.
+//!
+//! A plain `main` (harness = false) rather than criterion sampling: each
+//! figure is one long run over a real file on disk, which is what the targets
+//! (≥ 50,000 appends/s at 256 writers, ≥ 500,000 verified entries/s) are about.
+//! Sizes can be lowered with `AUDIT_BENCH_SCALE` (e.g. 0.1) for a quick run.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use schleuse::audit::{AuditLog, AuditSettings, bench, verify};
+use schleuse::pseudonym::PseudonymKey;
+
+fn settings(dir: &tempfile::TempDir) -> AuditSettings {
+    AuditSettings {
+        db_path: dir.path().join("audit.db"),
+        signing_seed: [1u8; 32],
+        pseudonym_key: PseudonymKey::new(&[2u8; 32]),
+        origin: "bench.example/audit".into(),
+        checkpoint_every_entries: 1000,
+        checkpoint_every: Duration::from_secs(60),
+        queue_capacity: 4096,
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("audit: bench");
+        return;
+    }
+    let scale: f64 = std::env::var("AUDIT_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let n = |base: f64| ((base * scale) as u64).max(100);
+    std::fs::create_dir_all("target").unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (writers, entries) in [(1, n(3_000.0)), (16, n(30_000.0)), (256, n(300_000.0))] {
+        let dir = tempfile::tempdir_in("target").unwrap();
+        let log = AuditLog::open(settings(&dir)).unwrap();
+        let r = rt
+            .block_on(bench::run_appends(&log, entries, writers, None))
+            .unwrap();
+        rt.block_on(log.shutdown()).unwrap();
+        println!(
+            "append  writers={writers:<4} entries={entries:<8} {:>9.0} appends/s (synchronous=FULL)",
+            r.per_second()
+        );
+    }
+    let dir = tempfile::tempdir_in("target").unwrap();
+    let s = settings(&dir);
+    let log = AuditLog::open(s.clone()).unwrap();
+    let size = n(1_000_000.0);
+    let fill = rt
+        .block_on(bench::run_appends(&log, size, 256, None))
+        .unwrap();
+    let saved = rt.block_on(log.checkpoint()).unwrap();
+    rt.block_on(log.shutdown()).unwrap();
+    println!(
+        "fill    writers=256  entries={size:<8} {:>9.0} appends/s",
+        fill.per_second()
+    );
+    let bytes = std::fs::metadata(&s.db_path).map(|m| m.len()).unwrap_or(0);
+    for run in 1..=2 {
+        let start = Instant::now();
+        let report = verify(&s.db_path, log.verifier_key(), Some(&saved)).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(report.entries, size);
+        println!(
+            "verify  run={run} entries={size:<8} {:>9.0} entries/s ({secs:.2} s, db {} MB, {} checkpoints)",
+            size as f64 / secs,
+            bytes / 1_000_000,
+            report.checkpoints
+        );
+    }
+}
