@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, params};
@@ -315,4 +315,76 @@ async fn a_reopened_log_extends_the_checkpoint_saved_before() {
         (report.entries, report.consistent_with_saved),
         (22, Some(13))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_burst_keeps_every_acknowledged_entry_and_verifies() {
+    let dir = TempDir::new().unwrap();
+    let acked = dir.path().join("acked.txt");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "audit::tests::sigkill_child_appends_until_killed",
+            "--ignored",
+        ])
+        .env("AUDIT_SIGKILL_DIR", dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&acked).map_or(0, |t| t.lines().count()) < 300 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child made no progress"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let s = settings(&dir, 50, 64);
+    let key = note::Signer::from_seed(&s.origin, &s.signing_seed)
+        .unwrap()
+        .verifier_key();
+    let report = verify(&s.db_path, &key, None).unwrap();
+    let text = std::fs::read_to_string(&acked).unwrap();
+    let max = text
+        .lines()
+        .filter_map(|l| l.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    assert!(
+        report.entries > max,
+        "acked {max}, stored {}",
+        report.entries
+    );
+    // The log keeps growing after a restart.
+    let log = AuditLog::open(s.clone()).unwrap();
+    assert_eq!(
+        log.append(record(&s, 0)).await.unwrap().index,
+        report.entries
+    );
+    log.shutdown().await.unwrap();
+    verify(&s.db_path, &key, None).unwrap();
+}
+
+/// Child process of the SIGKILL test; does nothing unless started by it.
+#[test]
+#[ignore = "started as a child process by the SIGKILL test"]
+fn sigkill_child_appends_until_killed() {
+    let Some(dir) = std::env::var_os("AUDIT_SIGKILL_DIR") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let s = AuditSettings {
+        db_path: dir.join("audit.db"),
+        ..settings(&TempDir::new().unwrap(), 50, 64)
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let out = std::fs::File::create(dir.join("acked.txt")).unwrap();
+    rt.block_on(async {
+        let log = AuditLog::open(s).unwrap();
+        bench::run_appends(&log, u64::MAX, 32, Some(Box::new(out)))
+            .await
+            .unwrap();
+    });
 }
