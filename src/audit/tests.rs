@@ -388,3 +388,20 @@ fn sigkill_child_appends_until_killed() {
             .unwrap();
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_is_signed_after_the_interval_even_below_the_entry_count() {
+    let dir = TempDir::new().unwrap();
+    let s = AuditSettings {
+        checkpoint_every: Duration::from_millis(50),
+        ..settings(&dir, 1000, 16)
+    };
+    let log = AuditLog::open(s.clone()).unwrap();
+    for i in 0..3 {
+        log.append(record(&s, i)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = verify(&s.db_path, log.verifier_key(), None).unwrap();
+    assert_eq!(report.latest_checkpoint_size, Some(3));
+    drop(log); // dropping every handle also stops the writer cleanly
+}

@@ -120,7 +120,6 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Command>) {
-        let size_before = self.range.size();
         let mut replies = Vec::with_capacity(batch.len());
         let result = self.write_batch(batch.drain(..), &mut replies);
         match result {
@@ -131,7 +130,7 @@ impl Writer {
             Err(e) => {
                 tracing::error!(error = %e, "audit batch failed; rolled back");
                 let _ = self.store.conn.execute_batch("ROLLBACK");
-                self.recover(size_before);
+                self.recover();
                 replies.into_iter().for_each(|r| send_err(r, &e));
             }
         }
@@ -143,49 +142,51 @@ impl Writer {
         replies: &mut Vec<Reply>,
     ) -> Result<(), AuditError> {
         self.store.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let mut force_cp = false;
+        let mut force_cp = self.stop;
         for cmd in cmds {
-            match cmd {
-                Command::Append(rec, tx) => match self.append(&rec) {
-                    Ok(r) => replies.push(Reply::Receipt(tx, r)),
-                    Err(e @ AuditError::Encode(_)) => drop(tx.send(Err(e))),
-                    Err(e) => {
-                        replies.push(Reply::Receipt(tx, Receipt::default()));
-                        return Err(e);
-                    }
-                },
-                Command::Seal(subject, plain, tx) => match self.seal(&subject, &plain) {
-                    Ok(s) => replies.push(Reply::Sealed(tx, s)),
-                    Err(e) => drop(tx.send(Err(e))),
-                },
-                Command::Open(subject, sealed, tx) => drop(tx.send(self.unseal(&subject, &sealed))),
-                Command::Erase(subject, actor, tx) => {
-                    let r = self.erase(subject, actor);
-                    match r {
-                        Ok(r) => replies.push(Reply::Receipt(tx, r)),
-                        Err(e) => {
-                            replies.push(Reply::Receipt(tx, Receipt::default()));
-                            return Err(e);
-                        }
-                    }
-                }
-                Command::Checkpoint(tx) => {
-                    force_cp = true;
-                    replies.push(Reply::Checkpoint(tx));
-                }
-                Command::Shutdown(tx) => {
-                    force_cp = true;
-                    self.stop = true;
-                    replies.push(Reply::Shutdown(tx));
-                }
-            }
-        }
-        if self.stop {
-            force_cp = true;
+            force_cp |= self.handle(cmd, replies)?;
         }
         self.maybe_checkpoint(force_cp)?;
         self.store.conn.execute_batch("COMMIT")?;
         Ok(())
+    }
+
+    /// Executes one command inside the open transaction. Answers that must
+    /// wait for the commit go to `replies`; returns whether a checkpoint is
+    /// requested. An error aborts (and later rolls back) the whole batch.
+    fn handle(&mut self, cmd: Command, replies: &mut Vec<Reply>) -> Result<bool, AuditError> {
+        match cmd {
+            Command::Append(rec, tx) => match self.append(&rec) {
+                Ok(r) => replies.push(Reply::Receipt(tx, r)),
+                Err(e @ AuditError::Encode(_)) => drop(tx.send(Err(e))),
+                Err(e) => {
+                    replies.push(Reply::Receipt(tx, Receipt::default()));
+                    return Err(e);
+                }
+            },
+            Command::Erase(subject, actor, tx) => match self.erase(subject, actor) {
+                Ok(r) => replies.push(Reply::Receipt(tx, r)),
+                Err(e) => {
+                    replies.push(Reply::Receipt(tx, Receipt::default()));
+                    return Err(e);
+                }
+            },
+            Command::Seal(subject, plain, tx) => match self.seal(&subject, &plain) {
+                Ok(s) => replies.push(Reply::Sealed(tx, s)),
+                Err(e) => drop(tx.send(Err(e))),
+            },
+            Command::Open(subject, sealed, tx) => drop(tx.send(self.unseal(&subject, &sealed))),
+            Command::Checkpoint(tx) => {
+                replies.push(Reply::Checkpoint(tx));
+                return Ok(true);
+            }
+            Command::Shutdown(tx) => {
+                self.stop = true;
+                replies.push(Reply::Shutdown(tx));
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn append(&mut self, record: &Record) -> Result<Receipt, AuditError> {
@@ -280,9 +281,14 @@ impl Writer {
         Ok(())
     }
 
-    fn recover(&mut self, size: u64) {
+    /// Rebuilds the in-memory state from the database after a rollback.
+    fn recover(&mut self) {
         self.keys.clear();
-        match CompactRange::from_source(&self.store, size) {
+        let range = self
+            .store
+            .size()
+            .and_then(|size| CompactRange::from_source(&self.store, size));
+        match range {
             Ok(r) => self.range = r,
             Err(e) => {
                 tracing::error!(error = %e, "audit frontier rebuild failed; stopping writer");
