@@ -405,3 +405,23 @@ async fn a_checkpoint_is_signed_after_the_interval_even_below_the_entry_count() 
     assert_eq!(report.latest_checkpoint_size, Some(3));
     drop(log); // dropping every handle also stops the writer cleanly
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_writer_on_the_same_file_is_refused_until_the_first_stops() {
+    let dir = TempDir::new().unwrap();
+    let s = settings(&dir, 10, 8);
+    let first = AuditLog::open(s.clone()).unwrap();
+    assert!(matches!(
+        AuditLog::open(s.clone()),
+        Err(AuditError::Invalid(_))
+    ));
+    first.shutdown().await.unwrap();
+    for _ in 0..100 {
+        if let Ok(second) = AuditLog::open(s.clone()) {
+            second.shutdown().await.unwrap();
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("lock was not released after shutdown");
+}

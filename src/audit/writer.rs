@@ -45,10 +45,11 @@ enum Reply {
         SealedContent,
     ),
     Checkpoint(oneshot::Sender<Result<String, AuditError>>),
-    Shutdown(oneshot::Sender<Result<(), AuditError>>),
 }
 
 pub(crate) struct Writer {
+    /// Held for the writer's lifetime: one writer per database file.
+    _lock: std::fs::File,
     store: Store,
     range: CompactRange,
     signer: Signer,
@@ -60,6 +61,10 @@ pub(crate) struct Writer {
     last_note: Option<String>,
     last_cp_at: Instant,
     stop: bool,
+    /// Answered only after the database and lock are released.
+    shutdown_reply: Option<oneshot::Sender<Result<(), AuditError>>>,
+    /// Error of the last batch, if it failed.
+    last_error: Option<String>,
 }
 
 const MAX_BATCH: usize = 8192;
@@ -70,11 +75,13 @@ const MIN_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 impl Writer {
     /// Opens the store and rebuilds the in-memory frontier.
     pub(crate) fn open(settings: &AuditSettings, signer: Signer) -> Result<Self, AuditError> {
+        let lock = lock_writer(&settings.db_path)?;
         let store = Store::open(&settings.db_path)?;
         let size = store.size()?;
         let range = CompactRange::from_source(&store, size)?;
         let latest = store.latest_checkpoint()?;
         Ok(Self {
+            _lock: lock,
             store,
             range,
             signer,
@@ -86,6 +93,8 @@ impl Writer {
             last_note: latest.map(|c| c.note),
             last_cp_at: Instant::now(),
             stop: false,
+            shutdown_reply: None,
+            last_error: None,
         })
     }
 
@@ -117,6 +126,15 @@ impl Writer {
             }
             self.commit_batch(&mut batch);
         }
+        let reply = self.shutdown_reply.take();
+        let result = match self.last_error.take() {
+            None => Ok(()),
+            Some(e) => Err(AuditError::BatchFailed(e)),
+        };
+        drop(self);
+        if let Some(tx) = reply {
+            let _ = tx.send(result);
+        }
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Command>) {
@@ -124,12 +142,14 @@ impl Writer {
         let result = self.write_batch(batch.drain(..), &mut replies);
         match result {
             Ok(()) => {
+                self.last_error = None;
                 let note = self.last_note.clone().unwrap_or_default();
                 replies.into_iter().for_each(|r| send_ok(r, &note));
             }
             Err(e) => {
                 tracing::error!(error = %e, "audit batch failed; rolled back");
                 let _ = self.store.conn.execute_batch("ROLLBACK");
+                self.last_error = Some(e.to_string());
                 self.recover();
                 replies.into_iter().for_each(|r| send_err(r, &e));
             }
@@ -182,7 +202,7 @@ impl Writer {
             }
             Command::Shutdown(tx) => {
                 self.stop = true;
-                replies.push(Reply::Shutdown(tx));
+                self.shutdown_reply = Some(tx);
                 return Ok(true);
             }
         }
@@ -301,12 +321,27 @@ impl Writer {
     }
 }
 
+/// Takes an exclusive lock on `<db>.lock`, so a second writer (another
+/// process or another `AuditLog::open`) fails instead of forking the tree.
+fn lock_writer(db: &std::path::Path) -> Result<std::fs::File, AuditError> {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.try_lock().map_err(|_| {
+        AuditError::Invalid("the audit log is already open by another writer".into())
+    })?;
+    Ok(file)
+}
+
 fn send_ok(reply: Reply, note: &str) {
     let _ = match reply {
         Reply::Receipt(tx, r) => tx.send(Ok(r)).map_err(drop),
         Reply::Sealed(tx, s) => tx.send(Ok(s)).map_err(drop),
         Reply::Checkpoint(tx) => tx.send(Ok(note.to_owned())).map_err(drop),
-        Reply::Shutdown(tx) => tx.send(Ok(())).map_err(drop),
     };
 }
 
@@ -316,6 +351,5 @@ fn send_err(reply: Reply, e: &AuditError) {
         Reply::Receipt(tx, _) => tx.send(Err(err())).map_err(drop),
         Reply::Sealed(tx, _) => tx.send(Err(err())).map_err(drop),
         Reply::Checkpoint(tx) => tx.send(Err(err())).map_err(drop),
-        Reply::Shutdown(tx) => tx.send(Err(err())).map_err(drop),
     };
 }
