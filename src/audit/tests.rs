@@ -425,3 +425,34 @@ async fn a_second_writer_on_the_same_file_is_refused_until_the_first_stops() {
     }
     panic!("lock was not released after shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_written_behind_the_writers_back_fails_the_batch_and_stops_the_writer() {
+    let dir = TempDir::new().unwrap();
+    let s = settings(&dir, 10, 8);
+    let log = AuditLog::open(s.clone()).unwrap();
+    for i in 0..3 {
+        log.append(record(&s, i)).await.unwrap();
+    }
+    let rogue = Connection::open(&s.db_path).unwrap();
+    rogue
+        .execute(
+            "INSERT INTO entries VALUES (3, 'x', x'00', zeroblob(32))",
+            [],
+        )
+        .unwrap();
+    let err = log.append(record(&s, 3)).await.unwrap_err();
+    assert!(matches!(err, AuditError::BatchFailed(_)), "{err}");
+    // The tree can no longer be rebuilt from the stored hashes: fail closed
+    // (no audit, no send) rather than extend a tree nobody can verify.
+    assert!(matches!(
+        log.append(record(&s, 4)).await,
+        Err(AuditError::Closed)
+    ));
+    assert_eq!(
+        verify(&s.db_path, log.verifier_key(), None)
+            .unwrap_err()
+            .index,
+        Some(3)
+    );
+}

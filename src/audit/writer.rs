@@ -139,7 +139,8 @@ impl Writer {
 
     fn commit_batch(&mut self, batch: &mut Vec<Command>) {
         let mut replies = Vec::with_capacity(batch.len());
-        let result = self.write_batch(batch.drain(..), &mut replies);
+        let mut cmds = batch.drain(..);
+        let result = self.write_batch(&mut cmds, &mut replies);
         match result {
             Ok(()) => {
                 self.last_error = None;
@@ -152,13 +153,17 @@ impl Writer {
                 self.last_error = Some(e.to_string());
                 self.recover();
                 replies.into_iter().for_each(|r| send_err(r, &e));
+                // Commands after the failing one were never run: fail them too.
+                for cmd in cmds {
+                    self.fail_unrun(cmd, &e);
+                }
             }
         }
     }
 
     fn write_batch(
         &mut self,
-        cmds: impl Iterator<Item = Command>,
+        cmds: &mut impl Iterator<Item = Command>,
         replies: &mut Vec<Reply>,
     ) -> Result<(), AuditError> {
         self.store.conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -207,6 +212,20 @@ impl Writer {
             }
         }
         Ok(false)
+    }
+
+    fn fail_unrun(&mut self, cmd: Command, e: &AuditError) {
+        let err = || AuditError::BatchFailed(e.to_string());
+        match cmd {
+            Command::Append(_, tx) | Command::Erase(_, _, tx) => drop(tx.send(Err(err()))),
+            Command::Seal(_, _, tx) => drop(tx.send(Err(err()))),
+            Command::Open(_, _, tx) => drop(tx.send(Err(err()))),
+            Command::Checkpoint(tx) => drop(tx.send(Err(err()))),
+            Command::Shutdown(tx) => {
+                self.stop = true;
+                self.shutdown_reply = Some(tx);
+            }
+        }
     }
 
     fn append(&mut self, record: &Record) -> Result<Receipt, AuditError> {
