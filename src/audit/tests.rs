@@ -456,3 +456,28 @@ async fn a_row_written_behind_the_writers_back_fails_the_batch_and_stops_the_wri
         Some(3)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_a_stored_timestamp_or_leaf_hash_names_that_index() {
+    let dir = TempDir::new().unwrap();
+    let (s, key, _) = log_with(&dir, 12).await;
+    let c = attacker(&s.db_path);
+    let ts: String = c
+        .query_row("SELECT ts FROM entries WHERE idx = 7", [], |r| r.get(0))
+        .unwrap();
+    c.execute(
+        "UPDATE entries SET ts = '2020-01-01T00:00:00.000000Z' WHERE idx = 7",
+        [],
+    )
+    .unwrap();
+    assert_eq!(verify(&s.db_path, &key, None).unwrap_err().index, Some(7));
+    c.execute("UPDATE entries SET ts = ?1 WHERE idx = 7", [ts])
+        .unwrap();
+    verify(&s.db_path, &key, None).unwrap();
+    c.execute(
+        "UPDATE entries SET leaf_hash = zeroblob(32) WHERE idx = 2",
+        [],
+    )
+    .unwrap();
+    assert_eq!(verify(&s.db_path, &key, None).unwrap_err().index, Some(2));
+}
