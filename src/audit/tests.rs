@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, params};
@@ -315,4 +315,169 @@ async fn a_reopened_log_extends_the_checkpoint_saved_before() {
         (report.entries, report.consistent_with_saved),
         (22, Some(13))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_burst_keeps_every_acknowledged_entry_and_verifies() {
+    let dir = TempDir::new().unwrap();
+    let acked = dir.path().join("acked.txt");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "audit::tests::sigkill_child_appends_until_killed",
+            "--ignored",
+        ])
+        .env("AUDIT_SIGKILL_DIR", dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&acked).map_or(0, |t| t.lines().count()) < 300 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child made no progress"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let s = settings(&dir, 50, 64);
+    let key = note::Signer::from_seed(&s.origin, &s.signing_seed)
+        .unwrap()
+        .verifier_key();
+    let report = verify(&s.db_path, &key, None).unwrap();
+    let text = std::fs::read_to_string(&acked).unwrap();
+    let max = text
+        .lines()
+        .filter_map(|l| l.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    assert!(
+        report.entries > max,
+        "acked {max}, stored {}",
+        report.entries
+    );
+    // The log keeps growing after a restart.
+    let log = AuditLog::open(s.clone()).unwrap();
+    assert_eq!(
+        log.append(record(&s, 0)).await.unwrap().index,
+        report.entries
+    );
+    log.shutdown().await.unwrap();
+    verify(&s.db_path, &key, None).unwrap();
+}
+
+/// Child process of the SIGKILL test; does nothing unless started by it.
+#[test]
+#[ignore = "started as a child process by the SIGKILL test"]
+fn sigkill_child_appends_until_killed() {
+    let Some(dir) = std::env::var_os("AUDIT_SIGKILL_DIR") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let s = AuditSettings {
+        db_path: dir.join("audit.db"),
+        ..settings(&TempDir::new().unwrap(), 50, 64)
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let out = std::fs::File::create(dir.join("acked.txt")).unwrap();
+    rt.block_on(async {
+        let log = AuditLog::open(s).unwrap();
+        bench::run_appends(&log, u64::MAX, 32, Some(Box::new(out)))
+            .await
+            .unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_is_signed_after_the_interval_even_below_the_entry_count() {
+    let dir = TempDir::new().unwrap();
+    let s = AuditSettings {
+        checkpoint_every: Duration::from_millis(50),
+        ..settings(&dir, 1000, 16)
+    };
+    let log = AuditLog::open(s.clone()).unwrap();
+    for i in 0..3 {
+        log.append(record(&s, i)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = verify(&s.db_path, log.verifier_key(), None).unwrap();
+    assert_eq!(report.latest_checkpoint_size, Some(3));
+    drop(log); // dropping every handle also stops the writer cleanly
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_writer_on_the_same_file_is_refused_until_the_first_stops() {
+    let dir = TempDir::new().unwrap();
+    let s = settings(&dir, 10, 8);
+    let first = AuditLog::open(s.clone()).unwrap();
+    assert!(matches!(
+        AuditLog::open(s.clone()),
+        Err(AuditError::Invalid(_))
+    ));
+    first.shutdown().await.unwrap();
+    for _ in 0..100 {
+        if let Ok(second) = AuditLog::open(s.clone()) {
+            second.shutdown().await.unwrap();
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("lock was not released after shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_written_behind_the_writers_back_fails_the_batch_and_stops_the_writer() {
+    let dir = TempDir::new().unwrap();
+    let s = settings(&dir, 10, 8);
+    let log = AuditLog::open(s.clone()).unwrap();
+    for i in 0..3 {
+        log.append(record(&s, i)).await.unwrap();
+    }
+    let rogue = Connection::open(&s.db_path).unwrap();
+    rogue
+        .execute(
+            "INSERT INTO entries VALUES (3, 'x', x'00', zeroblob(32))",
+            [],
+        )
+        .unwrap();
+    let err = log.append(record(&s, 3)).await.unwrap_err();
+    assert!(matches!(err, AuditError::BatchFailed(_)), "{err}");
+    // The tree can no longer be rebuilt from the stored hashes: fail closed
+    // (no audit, no send) rather than extend a tree nobody can verify.
+    assert!(matches!(
+        log.append(record(&s, 4)).await,
+        Err(AuditError::Closed)
+    ));
+    assert_eq!(
+        verify(&s.db_path, log.verifier_key(), None)
+            .unwrap_err()
+            .index,
+        Some(3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_a_stored_timestamp_or_leaf_hash_names_that_index() {
+    let dir = TempDir::new().unwrap();
+    let (s, key, _) = log_with(&dir, 12).await;
+    let c = attacker(&s.db_path);
+    let ts: String = c
+        .query_row("SELECT ts FROM entries WHERE idx = 7", [], |r| r.get(0))
+        .unwrap();
+    c.execute(
+        "UPDATE entries SET ts = '2020-01-01T00:00:00.000000Z' WHERE idx = 7",
+        [],
+    )
+    .unwrap();
+    assert_eq!(verify(&s.db_path, &key, None).unwrap_err().index, Some(7));
+    c.execute("UPDATE entries SET ts = ?1 WHERE idx = 7", [ts])
+        .unwrap();
+    verify(&s.db_path, &key, None).unwrap();
+    c.execute(
+        "UPDATE entries SET leaf_hash = zeroblob(32) WHERE idx = 2",
+        [],
+    )
+    .unwrap();
+    assert_eq!(verify(&s.db_path, &key, None).unwrap_err().index, Some(2));
 }

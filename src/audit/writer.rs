@@ -45,10 +45,11 @@ enum Reply {
         SealedContent,
     ),
     Checkpoint(oneshot::Sender<Result<String, AuditError>>),
-    Shutdown(oneshot::Sender<Result<(), AuditError>>),
 }
 
 pub(crate) struct Writer {
+    /// Held for the writer's lifetime: one writer per database file.
+    _lock: std::fs::File,
     store: Store,
     range: CompactRange,
     signer: Signer,
@@ -60,6 +61,10 @@ pub(crate) struct Writer {
     last_note: Option<String>,
     last_cp_at: Instant,
     stop: bool,
+    /// Answered only after the database and lock are released.
+    shutdown_reply: Option<oneshot::Sender<Result<(), AuditError>>>,
+    /// Error of the last batch, if it failed.
+    last_error: Option<String>,
 }
 
 const MAX_BATCH: usize = 8192;
@@ -70,11 +75,13 @@ const MIN_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 impl Writer {
     /// Opens the store and rebuilds the in-memory frontier.
     pub(crate) fn open(settings: &AuditSettings, signer: Signer) -> Result<Self, AuditError> {
+        let lock = lock_writer(&settings.db_path)?;
         let store = Store::open(&settings.db_path)?;
         let size = store.size()?;
         let range = CompactRange::from_source(&store, size)?;
         let latest = store.latest_checkpoint()?;
         Ok(Self {
+            _lock: lock,
             store,
             range,
             signer,
@@ -86,6 +93,8 @@ impl Writer {
             last_note: latest.map(|c| c.note),
             last_cp_at: Instant::now(),
             stop: false,
+            shutdown_reply: None,
+            last_error: None,
         })
     }
 
@@ -117,75 +126,106 @@ impl Writer {
             }
             self.commit_batch(&mut batch);
         }
+        let reply = self.shutdown_reply.take();
+        let result = match self.last_error.take() {
+            None => Ok(()),
+            Some(e) => Err(AuditError::BatchFailed(e)),
+        };
+        drop(self);
+        if let Some(tx) = reply {
+            let _ = tx.send(result);
+        }
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Command>) {
-        let size_before = self.range.size();
         let mut replies = Vec::with_capacity(batch.len());
-        let result = self.write_batch(batch.drain(..), &mut replies);
+        let mut cmds = batch.drain(..);
+        let result = self.write_batch(&mut cmds, &mut replies);
         match result {
             Ok(()) => {
+                self.last_error = None;
                 let note = self.last_note.clone().unwrap_or_default();
                 replies.into_iter().for_each(|r| send_ok(r, &note));
             }
             Err(e) => {
                 tracing::error!(error = %e, "audit batch failed; rolled back");
                 let _ = self.store.conn.execute_batch("ROLLBACK");
-                self.recover(size_before);
+                self.last_error = Some(e.to_string());
+                self.recover();
                 replies.into_iter().for_each(|r| send_err(r, &e));
+                // Commands after the failing one were never run: fail them too.
+                for cmd in cmds {
+                    self.fail_unrun(cmd, &e);
+                }
             }
         }
     }
 
     fn write_batch(
         &mut self,
-        cmds: impl Iterator<Item = Command>,
+        cmds: &mut impl Iterator<Item = Command>,
         replies: &mut Vec<Reply>,
     ) -> Result<(), AuditError> {
         self.store.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let mut force_cp = false;
+        let mut force_cp = self.stop;
         for cmd in cmds {
-            match cmd {
-                Command::Append(rec, tx) => match self.append(&rec) {
-                    Ok(r) => replies.push(Reply::Receipt(tx, r)),
-                    Err(e @ AuditError::Encode(_)) => drop(tx.send(Err(e))),
-                    Err(e) => {
-                        replies.push(Reply::Receipt(tx, Receipt::default()));
-                        return Err(e);
-                    }
-                },
-                Command::Seal(subject, plain, tx) => match self.seal(&subject, &plain) {
-                    Ok(s) => replies.push(Reply::Sealed(tx, s)),
-                    Err(e) => drop(tx.send(Err(e))),
-                },
-                Command::Open(subject, sealed, tx) => drop(tx.send(self.unseal(&subject, &sealed))),
-                Command::Erase(subject, actor, tx) => {
-                    let r = self.erase(subject, actor);
-                    match r {
-                        Ok(r) => replies.push(Reply::Receipt(tx, r)),
-                        Err(e) => {
-                            replies.push(Reply::Receipt(tx, Receipt::default()));
-                            return Err(e);
-                        }
-                    }
-                }
-                Command::Checkpoint(tx) => {
-                    force_cp = true;
-                    replies.push(Reply::Checkpoint(tx));
-                }
-                Command::Shutdown(tx) => {
-                    force_cp = true;
-                    self.stop = true;
-                    replies.push(Reply::Shutdown(tx));
-                }
-            }
-        }
-        if self.stop {
-            force_cp = true;
+            force_cp |= self.handle(cmd, replies)?;
         }
         self.maybe_checkpoint(force_cp)?;
         self.store.conn.execute_batch("COMMIT")?;
         Ok(())
+    }
+
+    /// Executes one command inside the open transaction. Answers that must
+    /// wait for the commit go to `replies`; returns whether a checkpoint is
+    /// requested. An error aborts (and later rolls back) the whole batch.
+    fn handle(&mut self, cmd: Command, replies: &mut Vec<Reply>) -> Result<bool, AuditError> {
+        match cmd {
+            Command::Append(rec, tx) => match self.append(&rec) {
+                Ok(r) => replies.push(Reply::Receipt(tx, r)),
+                Err(e @ AuditError::Encode(_)) => drop(tx.send(Err(e))),
+                Err(e) => {
+                    replies.push(Reply::Receipt(tx, Receipt::default()));
+                    return Err(e);
+                }
+            },
+            Command::Erase(subject, actor, tx) => match self.erase(subject, actor) {
+                Ok(r) => replies.push(Reply::Receipt(tx, r)),
+                Err(e) => {
+                    replies.push(Reply::Receipt(tx, Receipt::default()));
+                    return Err(e);
+                }
+            },
+            Command::Seal(subject, plain, tx) => match self.seal(&subject, &plain) {
+                Ok(s) => replies.push(Reply::Sealed(tx, s)),
+                Err(e) => drop(tx.send(Err(e))),
+            },
+            Command::Open(subject, sealed, tx) => drop(tx.send(self.unseal(&subject, &sealed))),
+            Command::Checkpoint(tx) => {
+                replies.push(Reply::Checkpoint(tx));
+                return Ok(true);
+            }
+            Command::Shutdown(tx) => {
+                self.stop = true;
+                self.shutdown_reply = Some(tx);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn fail_unrun(&mut self, cmd: Command, e: &AuditError) {
+        let err = || AuditError::BatchFailed(e.to_string());
+        match cmd {
+            Command::Append(_, tx) | Command::Erase(_, _, tx) => drop(tx.send(Err(err()))),
+            Command::Seal(_, _, tx) => drop(tx.send(Err(err()))),
+            Command::Open(_, _, tx) => drop(tx.send(Err(err()))),
+            Command::Checkpoint(tx) => drop(tx.send(Err(err()))),
+            Command::Shutdown(tx) => {
+                self.stop = true;
+                self.shutdown_reply = Some(tx);
+            }
+        }
     }
 
     fn append(&mut self, record: &Record) -> Result<Receipt, AuditError> {
@@ -280,9 +320,14 @@ impl Writer {
         Ok(())
     }
 
-    fn recover(&mut self, size: u64) {
+    /// Rebuilds the in-memory state from the database after a rollback.
+    fn recover(&mut self) {
         self.keys.clear();
-        match CompactRange::from_source(&self.store, size) {
+        let range = self
+            .store
+            .size()
+            .and_then(|size| CompactRange::from_source(&self.store, size));
+        match range {
             Ok(r) => self.range = r,
             Err(e) => {
                 tracing::error!(error = %e, "audit frontier rebuild failed; stopping writer");
@@ -295,12 +340,27 @@ impl Writer {
     }
 }
 
+/// Takes an exclusive lock on `<db>.lock`, so a second writer (another
+/// process or another `AuditLog::open`) fails instead of forking the tree.
+fn lock_writer(db: &std::path::Path) -> Result<std::fs::File, AuditError> {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.try_lock().map_err(|_| {
+        AuditError::Invalid("the audit log is already open by another writer".into())
+    })?;
+    Ok(file)
+}
+
 fn send_ok(reply: Reply, note: &str) {
     let _ = match reply {
         Reply::Receipt(tx, r) => tx.send(Ok(r)).map_err(drop),
         Reply::Sealed(tx, s) => tx.send(Ok(s)).map_err(drop),
         Reply::Checkpoint(tx) => tx.send(Ok(note.to_owned())).map_err(drop),
-        Reply::Shutdown(tx) => tx.send(Ok(())).map_err(drop),
     };
 }
 
@@ -310,6 +370,5 @@ fn send_err(reply: Reply, e: &AuditError) {
         Reply::Receipt(tx, _) => tx.send(Err(err())).map_err(drop),
         Reply::Sealed(tx, _) => tx.send(Err(err())).map_err(drop),
         Reply::Checkpoint(tx) => tx.send(Err(err())).map_err(drop),
-        Reply::Shutdown(tx) => tx.send(Err(err())).map_err(drop),
     };
 }
