@@ -69,6 +69,8 @@ pub struct RunningGateway {
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     audit: AuditLog,
+    gateway: Arc<Gateway>,
+    policy_file: std::path::PathBuf,
 }
 
 // === impl RunningGateway ===
@@ -87,6 +89,19 @@ impl RunningGateway {
         if let Err(e) = self.audit.shutdown().await {
             tracing::error!(error = %e, "could not write the final audit checkpoint");
         }
+    }
+
+    /// Reloads the policy file. A valid file is recorded in the audit log
+    /// and then put in force; an invalid one is refused and the policy in
+    /// force stays.
+    pub async fn reload_policy(&self) -> Result<(), StartError> {
+        let policy = Policy::load(&self.policy_file)?;
+        let loaded = Record::new(Kind::PolicyLoaded, SYSTEM_ACTOR)
+            .with_policy(&policy.sha256, &policy.version);
+        self.audit.append(loaded).await?;
+        tracing::info!(version = %policy.version, sha256 = %policy.sha256, "policy reloaded");
+        self.gateway.replace_policy(policy);
+        Ok(())
     }
 
     /// The audit log (for tests and operator tools).
@@ -181,6 +196,8 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         shutdown,
         tasks,
         audit,
+        gateway,
+        policy_file: config.policy_file.clone(),
     })
 }
 
@@ -248,23 +265,37 @@ pub async fn run_until_signal(config: &Config) -> Result<(), StartError> {
         println!("listening on {scheme}://{addr}");
     }
     println!("admin on http://{}", gateway.admin_addr);
-    wait_for_signal().await;
+    serve_signals(&gateway).await;
     tracing::info!("shutting down");
     gateway.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// Waits for SIGINT/SIGTERM; SIGHUP reloads the policy meanwhile.
+#[cfg(unix)]
+async fn serve_signals(gateway: &RunningGateway) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => {
+                if let Err(e) = gateway.reload_policy().await {
+                    tracing::error!(error = %e, "policy reload refused; the previous policy stays in force");
+                }
             }
-            return;
         }
     }
+}
+
+#[cfg(not(unix))]
+async fn serve_signals(_gateway: &RunningGateway) {
     let _ = tokio::signal::ctrl_c().await;
 }

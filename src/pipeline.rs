@@ -13,7 +13,7 @@
 //! * forward: substitute Meta's token and send once (`egress`)
 //! * inspect: pass the answer through or map upstream failures (`egress`)
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -37,7 +37,7 @@ use crate::webhook::WebhookEndpoint;
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
     clients: Clients,
-    policy: Policy,
+    policy: RwLock<Arc<Policy>>,
     upstream: Upstream,
     metrics: Arc<Metrics>,
     limits: BodyLimits,
@@ -67,6 +67,13 @@ pub struct GatewayParts {
     pub webhook: WebhookEndpoint,
 }
 
+/// Who asked, under which policy snapshot, with which trace id.
+struct DecisionContext<'a> {
+    client: &'a ClientConfig,
+    policy: &'a Policy,
+    trace_id: &'a str,
+}
+
 /// What one request turned into, for the access log and metrics.
 struct Outcome {
     route: &'static str,
@@ -82,7 +89,7 @@ impl Gateway {
     pub fn new(parts: GatewayParts) -> Self {
         Self {
             clients: parts.clients,
-            policy: parts.policy,
+            policy: RwLock::new(Arc::new(parts.policy)),
             upstream: parts.upstream,
             metrics: parts.metrics,
             limits: parts.limits,
@@ -90,6 +97,24 @@ impl Gateway {
             pseudonyms: parts.pseudonyms,
             webhook: parts.webhook,
             rng: SystemRandom::new(),
+        }
+    }
+
+    /// The policy in force; each request takes one snapshot, so a reload
+    /// never splits a decision across two policies.
+    pub fn policy(&self) -> Arc<Policy> {
+        match self.policy.read() {
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Puts a new policy in force for all following requests.
+    pub fn replace_policy(&self, policy: Policy) {
+        let new = Arc::new(policy);
+        match self.policy.write() {
+            Ok(mut p) => *p = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
         }
     }
 
@@ -163,16 +188,22 @@ impl Gateway {
         )?;
         out.client = Some(client.name.clone());
         let body = read_json_body(req, self.limits).await?;
-        let (request, permit) = match self.classify_and_decide(&body, &route) {
+        let policy = self.policy();
+        let ctx = DecisionContext {
+            client: &client,
+            policy: &policy,
+            trace_id,
+        };
+        let (request, permit) = match self.classify_and_decide(&body, &route, &policy) {
             Ok(decided) => decided,
             Err((subject, error)) => {
-                self.record_denial(&client, subject, &error, trace_id).await;
+                self.record_denial(&ctx, subject, &error).await;
                 return Err(error);
             }
         };
         let subject = self.subject_of(&request);
         let wire = self
-            .record_permit(&client, subject.clone(), &request, &permit, trace_id)
+            .record_permit(&ctx, subject.clone(), &request, &permit)
             .await?;
         let result = self.forward(&route, wire, permit).await;
         self.record_upstream_result(&client, subject, &result, trace_id)
@@ -186,10 +217,10 @@ impl Gateway {
         &self,
         body: &[u8],
         route: &SendRoute,
+        policy: &Policy,
     ) -> Result<(SendRequest, Permit), (Option<SubjectId>, ApiError)> {
         let request = SendRequest::parse(body, route.endpoint).map_err(|e| (None, e))?;
-        let permit = self
-            .policy
+        let permit = policy
             .evaluate(&request)
             .map_err(|e| (self.subject_of(&request), e))?;
         Ok((request, permit))
@@ -199,12 +230,12 @@ impl Gateway {
     /// returns the exact bytes that were recorded and will be forwarded.
     async fn record_permit(
         &self,
-        client: &ClientConfig,
+        ctx: &DecisionContext<'_>,
         subject: Option<SubjectId>,
         request: &SendRequest,
         permit: &Permit,
-        trace_id: &str,
     ) -> Result<Bytes, ApiError> {
+        let trace_id = ctx.trace_id;
         let wire = request.to_wire_bytes().map_err(|_| {
             ApiError::internal(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -213,7 +244,7 @@ impl Gateway {
             )
         })?;
         let record = self
-            .decision_record(client, subject, trace_id)
+            .decision_record(ctx, subject)
             .with_decision(Decision::Allow)
             .with_rule_ids(permit.rules.iter().copied())
             .with_content(&self.pseudonyms, &wire);
@@ -227,13 +258,13 @@ impl Gateway {
     /// A refusal is recorded too; if that fails the refusal still stands.
     async fn record_denial(
         &self,
-        client: &ClientConfig,
+        ctx: &DecisionContext<'_>,
         subject: Option<SubjectId>,
         error: &ApiError,
-        trace_id: &str,
     ) {
+        let trace_id = ctx.trace_id;
         let record = self
-            .decision_record(client, subject, trace_id)
+            .decision_record(ctx, subject)
             .with_decision(Decision::Deny)
             .with_rule_ids([error.rule]);
         if let Err(e) = self.audit.append(record).await {
@@ -266,16 +297,11 @@ impl Gateway {
         }
     }
 
-    fn decision_record(
-        &self,
-        client: &ClientConfig,
-        subject: Option<SubjectId>,
-        trace_id: &str,
-    ) -> Record {
-        let record = Record::new(Kind::MessageDecision, actor(client))
+    fn decision_record(&self, ctx: &DecisionContext<'_>, subject: Option<SubjectId>) -> Record {
+        let record = Record::new(Kind::MessageDecision, actor(ctx.client))
             .with_direction(Direction::Outbound)
-            .with_policy(&self.policy.sha256, &self.policy.version)
-            .with_correlation_id(trace_id);
+            .with_policy(&ctx.policy.sha256, &ctx.policy.version)
+            .with_correlation_id(ctx.trace_id);
         match subject {
             Some(s) => record.with_subject(s),
             None => record,

@@ -109,6 +109,18 @@ impl TestGateway {
         self.dir
     }
 
+    pub async fn reload_policy(&self) -> Result<(), schleuse::app::StartError> {
+        self.running
+            .as_ref()
+            .expect("running")
+            .reload_policy()
+            .await
+    }
+
+    pub fn policy_path(&self) -> PathBuf {
+        self.dir.path().join("policy.toml")
+    }
+
     pub fn audit_db(&self) -> PathBuf {
         self.dir.path().join("data/audit.db")
     }

@@ -12,6 +12,7 @@ mod cli;
 mod fake_upstream;
 mod harness;
 mod pki;
+mod policy_reload;
 mod send;
 mod transport;
 mod upstream;
