@@ -13,12 +13,14 @@ mod ascii_json;
 mod endpoint;
 mod events;
 mod inbox;
+mod pseudonymise;
 mod signature;
 
 pub use ascii_json::to_ascii_json;
 pub use endpoint::{WebhookEndpoint, WebhookReply, WebhookSecrets};
 pub use events::{Event, Person, changes, events};
 pub use inbox::{Inbox, InboxError, StoredBatch, read_batches};
+pub use pseudonymise::{IdKind, Mapping, Pseudonymiser};
 pub use signature::{SignatureError, sign, verify};
 
 /// Meta's verification handshake: `hub.mode=subscribe`, a matching
