@@ -6,9 +6,15 @@
 //! unkeyed hash of a phone number is no protection (a national number range is
 //! enumerable in minutes), so the key never leaves the gateway.
 
+mod identity;
+mod vault;
+
 use std::fmt;
 
 use ring::hmac;
+
+pub use identity::{IdKind, Mapping};
+pub use vault::{Vault, VaultError};
 
 /// Secret key for all pseudonyms; loaded from the `pseudonym.key` secret.
 #[derive(Clone)]
@@ -43,6 +49,11 @@ impl PseudonymKey {
     /// gives the same token, different domains never collide.
     pub fn token(&self, domain: &str, value: &str) -> String {
         self.hex_tag(domain, value, 16)
+    }
+
+    /// The pseudonym of an identifier of `kind` (see [`IdKind`]).
+    pub fn identity(&self, kind: IdKind, value: &str) -> String {
+        format!("{}{}", kind.prefix(), self.token(kind.domain(), value))
     }
 
     /// Full 32-byte keyed digest of arbitrary bytes in a domain (used for

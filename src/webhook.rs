@@ -20,7 +20,7 @@ pub use ascii_json::to_ascii_json;
 pub use endpoint::{WebhookEndpoint, WebhookReply, WebhookSecrets};
 pub use events::{Event, Person, changes, events};
 pub use inbox::{Inbox, InboxError, StoredBatch, read_batches};
-pub use pseudonymise::{IdKind, Mapping, Pseudonymiser};
+pub use pseudonymise::Pseudonymiser;
 pub use signature::{SignatureError, sign, verify};
 
 /// Meta's verification handshake: `hub.mode=subscribe`, a matching

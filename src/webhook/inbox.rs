@@ -10,13 +10,13 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::hkdf;
-use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::open_durable;
+use crate::store::{Sealer, open_durable};
+
+/// HKDF purpose of the inbox key.
+const INBOX_PURPOSE: &[u8] = b"schleuse webhook inbox v1";
 
 /// Most batches committed in one transaction.
 const MAX_GROUP: usize = 1024;
@@ -61,12 +61,6 @@ struct Job {
     reply: oneshot::Sender<Result<i64, String>>,
 }
 
-/// The sealing key of the inbox.
-struct Sealer {
-    key: LessSafeKey,
-    rng: SystemRandom,
-}
-
 // === impl Inbox ===
 
 impl Inbox {
@@ -74,7 +68,7 @@ impl Inbox {
     pub fn open(path: &Path, pseudonym_key: &[u8; 32], queue: usize) -> Result<Self, InboxError> {
         let conn = open_durable(path)?;
         conn.execute_batch(SCHEMA)?;
-        let sealer = Sealer::new(pseudonym_key);
+        let sealer = Sealer::derive(pseudonym_key, INBOX_PURPOSE);
         let (tx, rx) = mpsc::channel(queue.max(1));
         std::thread::Builder::new()
             .name("webhook-inbox".into())
@@ -105,7 +99,7 @@ pub fn read_batches(
     after_id: i64,
 ) -> Result<Vec<StoredBatch>, InboxError> {
     let conn = Connection::open(path)?;
-    let sealer = Sealer::new(pseudonym_key);
+    let sealer = Sealer::derive(pseudonym_key, INBOX_PURPOSE);
     let mut stmt =
         conn.prepare("SELECT id, received_at, nonce, sealed FROM inbox WHERE id > ?1 ORDER BY id")?;
     let rows = stmt.query_map(params![after_id], |r| {
@@ -119,7 +113,9 @@ pub fn read_batches(
     let mut out = Vec::new();
     for row in rows {
         let (id, received_at, nonce, sealed) = row?;
-        let body = sealer.open(&nonce, sealed).ok_or(InboxError::Seal)?;
+        let body = sealer
+            .open(&nonce, sealed, b"inbox")
+            .ok_or(InboxError::Seal)?;
         out.push(StoredBatch {
             id,
             received_at,
@@ -165,56 +161,13 @@ fn commit_group(
         let mut insert = tx
             .prepare_cached("INSERT INTO inbox (received_at, nonce, sealed) VALUES (?1, ?2, ?3)")?;
         for job in jobs {
-            let (nonce, sealed) = sealer.seal(&job.body)?;
+            let (nonce, sealed) = sealer.seal(&job.body, b"inbox").ok_or(InboxError::Seal)?;
             insert.execute(params![job.received_at, nonce.to_vec(), sealed])?;
             ids.push(tx.last_insert_rowid());
         }
     }
     tx.commit()?;
     Ok(ids)
-}
-
-// === impl Sealer ===
-
-impl Sealer {
-    fn new(pseudonym_key: &[u8; 32]) -> Self {
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"schleuse").extract(pseudonym_key);
-        let info: &[&[u8]] = &[b"schleuse webhook inbox v1"];
-        let key = prk
-            .expand(info, &AES_256_GCM)
-            .map(UnboundKey::from)
-            .map(LessSafeKey::new);
-        // HKDF-expand to 32 bytes cannot fail (the limit is 255 * 32 bytes).
-        #[allow(clippy::expect_used)]
-        let key = key.expect("HKDF output length is within limits");
-        Self {
-            key,
-            rng: SystemRandom::new(),
-        }
-    }
-
-    fn seal(&self, plaintext: &[u8]) -> Result<([u8; NONCE_LEN], Vec<u8>), InboxError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).map_err(|_| InboxError::Seal)?;
-        let mut buf = plaintext.to_vec();
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(b"inbox"),
-                &mut buf,
-            )
-            .map_err(|_| InboxError::Seal)?;
-        Ok((nonce, buf))
-    }
-
-    fn open(&self, nonce: &[u8], mut sealed: Vec<u8>) -> Option<Vec<u8>> {
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(b"inbox"), &mut sealed)
-            .ok()?;
-        Some(plain.to_vec())
-    }
 }
 
 const SCHEMA: &str = "

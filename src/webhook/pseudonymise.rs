@@ -11,91 +11,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::pseudonym::PseudonymKey;
-
-/// Kinds of identifiers, each with its own pseudonym prefix and HMAC domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IdKind {
-    /// A phone number / `wa_id` (resolvable).
-    Phone,
-    /// A business-scoped user id (resolvable).
-    User,
-    /// A message id (resolvable).
-    Wamid,
-    /// A group id (resolvable).
-    Group,
-    /// A media id (resolvable).
-    Media,
-    /// A display name or username (one-way).
-    Name,
-    /// Identity key hashes, ad click ids (one-way).
-    Opaque,
-}
-
-/// A pseudonym the gateway must be able to resolve later.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mapping {
-    /// What kind of identifier.
-    pub kind: IdKind,
-    /// The pseudonym handed to the internal system.
-    pub pseudonym: String,
-    /// The real value.
-    pub value: String,
-}
+use crate::pseudonym::{IdKind, Mapping, PseudonymKey};
 
 /// Turns identifiers into pseudonyms and remembers the resolvable ones.
 pub struct Pseudonymiser<'k> {
     key: &'k PseudonymKey,
     /// Resolvable mappings seen so far.
     pub mappings: Vec<Mapping>,
-}
-
-// === impl IdKind ===
-
-impl IdKind {
-    fn domain(self) -> &'static str {
-        match self {
-            Self::Phone => "id:phone",
-            Self::User => "id:user",
-            Self::Wamid => "id:wamid",
-            Self::Group => "id:group",
-            Self::Media => "id:media",
-            Self::Name => "id:name",
-            Self::Opaque => "id:opaque",
-        }
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            Self::Phone => "pn_",
-            Self::User => "pu_",
-            Self::Wamid => "wamid.ps_",
-            Self::Group => "pg_",
-            Self::Media => "pm_",
-            Self::Name => "pp_",
-            Self::Opaque => "po_",
-        }
-    }
-
-    fn resolvable(self) -> bool {
-        !matches!(self, Self::Name | Self::Opaque)
-    }
-
-    /// The kind a pseudonym was made for, from its prefix.
-    pub fn of_pseudonym(text: &str) -> Option<Self> {
-        [
-            Self::Phone,
-            Self::User,
-            Self::Wamid,
-            Self::Group,
-            Self::Media,
-        ]
-        .into_iter()
-        .find(|k| {
-            text.strip_prefix(k.prefix())
-                .is_some_and(|rest| rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
-        })
-    }
 }
 
 // === impl Pseudonymiser ===
@@ -111,7 +33,7 @@ impl<'k> Pseudonymiser<'k> {
 
     /// The pseudonym of `value` as a `kind`.
     pub fn pseudonym(&mut self, kind: IdKind, value: &str) -> String {
-        let pseudonym = format!("{}{}", kind.prefix(), self.key.token(kind.domain(), value));
+        let pseudonym = self.key.identity(kind, value);
         if kind.resolvable() && !self.mappings.iter().any(|m| m.pseudonym == pseudonym) {
             self.mappings.push(Mapping {
                 kind,
