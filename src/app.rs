@@ -18,7 +18,7 @@ use crate::ingress::{Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
 use crate::pipeline::{Gateway, GatewayParts};
 use crate::policy::{Policy, PolicyError};
-use crate::pseudonym::PseudonymKey;
+use crate::pseudonym::{PseudonymKey, Vault, VaultError};
 use crate::webhook::{Inbox, InboxError, WebhookEndpoint, WebhookSecrets};
 
 /// How long open connections may finish their requests at shutdown.
@@ -39,6 +39,9 @@ pub enum StartError {
     /// The audit log could not be opened or written.
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
+    /// The identity vault could not be opened.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     /// The webhook inbox could not be opened.
     #[error("webhook inbox: {0}")]
     Inbox(#[from] InboxError),
@@ -152,6 +155,10 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         limits,
         audit: audit.clone(),
         pseudonyms,
+        vault: Arc::new(Vault::open(
+            &config.vault_db_path(),
+            &config.secrets.pseudonym_key,
+        )?),
         webhook,
     }));
     let (shutdown, shutdown_rx) = watch::channel(false);

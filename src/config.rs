@@ -260,6 +260,11 @@ impl Config {
         })
     }
 
+    /// Path of the identity vault (pseudonym → sealed identifier).
+    pub fn vault_db_path(&self) -> PathBuf {
+        self.storage_dir.join("identities.db")
+    }
+
     /// Path of the webhook inbox database.
     pub fn webhook_db_path(&self) -> PathBuf {
         self.storage_dir.join("webhooks.db")

@@ -5,6 +5,7 @@
 //! recipient in E.164 (or a business-scoped user id, or a group), and field
 //! lengths Meta would accept. Errors name the field but never echo a value.
 
+mod resolve;
 mod validate;
 pub mod wire;
 
@@ -12,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::phone::E164;
+pub use resolve::{NoPseudonyms, Resolve};
 pub use wire::WireRequest;
 
 /// The two send endpoints.
@@ -106,9 +108,20 @@ pub enum TextSite {
 // === impl SendRequest ===
 
 impl SendRequest {
-    /// Parses and validates a request body for an endpoint.
+    /// Parses and validates a request body that holds real identifiers only.
     pub fn parse(body: &[u8], endpoint: Endpoint) -> Result<Self, ApiError> {
-        let wire: WireRequest = parse_json(body)?;
+        Self::parse_resolving(body, endpoint, &NoPseudonyms)
+    }
+
+    /// Parses a request body, resolving pseudonyms (`pn_…`, `wamid.ps_…`)
+    /// in its identity fields first, then validates it.
+    pub fn parse_resolving(
+        body: &[u8],
+        endpoint: Endpoint,
+        resolver: &dyn Resolve,
+    ) -> Result<Self, ApiError> {
+        let mut wire: WireRequest = parse_json(body)?;
+        resolve::resolve_pseudonyms(&mut wire, resolver)?;
         let kind = validate::check(&wire, endpoint)?;
         let mut request = Self { wire, kind };
         request.normalise_recipient();

@@ -31,7 +31,7 @@ use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, 
 use crate::message::{Recipient, SendRequest};
 use crate::observability::Metrics;
 use crate::policy::{Permit, Policy};
-use crate::pseudonym::{PseudonymKey, SubjectId};
+use crate::pseudonym::{PseudonymKey, SubjectId, Vault};
 use crate::webhook::WebhookEndpoint;
 
 /// Everything a request needs, shared by all connections.
@@ -43,6 +43,7 @@ pub struct Gateway {
     limits: BodyLimits,
     audit: AuditLog,
     pseudonyms: PseudonymKey,
+    vault: Arc<Vault>,
     webhook: WebhookEndpoint,
     rng: SystemRandom,
 }
@@ -63,6 +64,8 @@ pub struct GatewayParts {
     pub audit: AuditLog,
     /// Key of all pseudonyms.
     pub pseudonyms: PseudonymKey,
+    /// Resolves pseudonyms in outbound requests.
+    pub vault: Arc<Vault>,
     /// Meta's webhook callback.
     pub webhook: WebhookEndpoint,
 }
@@ -95,6 +98,7 @@ impl Gateway {
             limits: parts.limits,
             audit: parts.audit,
             pseudonyms: parts.pseudonyms,
+            vault: parts.vault,
             webhook: parts.webhook,
             rng: SystemRandom::new(),
         }
@@ -219,7 +223,8 @@ impl Gateway {
         route: &SendRoute,
         policy: &Policy,
     ) -> Result<(SendRequest, Permit), (Option<SubjectId>, ApiError)> {
-        let request = SendRequest::parse(body, route.endpoint).map_err(|e| (None, e))?;
+        let request = SendRequest::parse_resolving(body, route.endpoint, self.vault.as_ref())
+            .map_err(|e| (None, e))?;
         let permit = policy
             .evaluate(&request)
             .map_err(|e| (self.subject_of(&request), e))?;

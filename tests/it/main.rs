@@ -13,6 +13,7 @@ mod fake_upstream;
 mod harness;
 mod pki;
 mod policy_reload;
+mod pseudonyms;
 mod send;
 mod transport;
 mod upstream;
