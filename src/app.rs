@@ -1,11 +1,13 @@
 //! Start-up and shutdown: turns a validated [`Config`] into running
 //! listeners, and stops them in order.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -260,49 +262,68 @@ fn create_private_dir(path: &std::path::Path) -> Result<(), StartError> {
     })
 }
 
-/// Runs until SIGINT or SIGTERM, then shuts down gracefully.
+/// Runs until SIGINT or SIGTERM, then shuts down gracefully; SIGHUP
+/// reloads the policy. Signal handlers are installed before the listeners
+/// are announced, so no signal can hit the default action meanwhile.
 pub async fn run_until_signal(config: &Config) -> Result<(), StartError> {
+    let signals = Signals::install();
     let gateway = start(config).await?;
+    // A closed stdout (nobody reading) must not stop the gateway, so write
+    // errors are ignored rather than panicking as println! would.
+    let scheme = if config.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let mut out = std::io::stdout().lock();
     for addr in &gateway.addrs {
-        let scheme = if config.server.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        println!("listening on {scheme}://{addr}");
+        let _ = writeln!(out, "listening on {scheme}://{addr}");
     }
-    println!("admin on http://{}", gateway.admin_addr);
-    serve_signals(&gateway).await;
+    let _ = writeln!(out, "admin on http://{}", gateway.admin_addr);
+    let _ = out.flush();
+    drop(out);
+    signals.serve(&gateway).await;
     tracing::info!("shutting down");
     gateway.shutdown().await;
     Ok(())
 }
 
-/// Waits for SIGINT/SIGTERM; SIGHUP reloads the policy meanwhile.
-#[cfg(unix)]
-async fn serve_signals(gateway: &RunningGateway) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
-            _ = term.recv() => return,
-            _ = hup.recv() => {
-                if let Err(e) = gateway.reload_policy().await {
-                    tracing::error!(error = %e, "policy reload refused; the previous policy stays in force");
+/// The process signals the gateway reacts to (schleuse runs on Linux).
+struct Signals {
+    term: Option<Signal>,
+    hup: Option<Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        Self {
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// Waits for SIGINT/SIGTERM; reloads the policy on each SIGHUP.
+    async fn serve(mut self, gateway: &RunningGateway) {
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                _ = recv(self.term.as_mut()) => return,
+                _ = recv(self.hup.as_mut()) => {
+                    if let Err(e) = gateway.reload_policy().await {
+                        tracing::error!(error = %e, "policy reload refused; the previous policy stays in force");
+                    }
                 }
             }
         }
     }
 }
 
-#[cfg(not(unix))]
-async fn serve_signals(_gateway: &RunningGateway) {
-    let _ = tokio::signal::ctrl_c().await;
+/// Receives from a signal stream, or waits forever if it is not installed.
+async fn recv(signal: Option<&mut Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }

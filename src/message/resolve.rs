@@ -24,7 +24,7 @@ impl Resolve for NoPseudonyms {
 
 impl Resolve for crate::pseudonym::Vault {
     fn resolve(&self, kind: IdKind, pseudonym: &str) -> Result<Option<String>, String> {
-        crate::pseudonym::Vault::resolve(self, kind, pseudonym).map_err(|e| e.to_string())
+        Self::resolve(self, kind, pseudonym).map_err(|e| e.to_string())
     }
 }
 
