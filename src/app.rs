@@ -1,6 +1,8 @@
 //! Start-up and shutdown: turns a validated [`Config`] into running
 //! listeners, and stops them in order.
 
+mod inbound;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,13 +17,12 @@ use tokio_rustls::TlsAcceptor;
 use crate::audit::{AuditError, AuditLog, AuditSettings, Kind, Record};
 use crate::config::Config;
 use crate::egress::{EgressError, Upstream};
-use crate::ingress::BodyLimits;
-use crate::ingress::{Clients, Listener, TlsError, server_config};
+use crate::ingress::{BodyLimits, Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
 use crate::pipeline::{Gateway, GatewayParts};
 use crate::policy::{Policy, PolicyError};
 use crate::pseudonym::{PseudonymKey, Vault, VaultError};
-use crate::webhook::{Inbox, InboxError, WebhookEndpoint, WebhookSecrets};
+use crate::webhook::InboxError;
 
 /// How long open connections may finish their requests at shutdown.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -76,6 +77,7 @@ pub struct RunningGateway {
     audit: AuditLog,
     gateway: Arc<Gateway>,
     policy_file: std::path::PathBuf,
+    processor: inbound::ProcessorHandle,
 }
 
 // === impl RunningGateway ===
@@ -87,6 +89,7 @@ impl RunningGateway {
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
+        self.processor.stop().await;
         let stopped = Record::new(Kind::GatewayStopped, SYSTEM_ACTOR);
         if let Err(e) = self.audit.append(stopped).await {
             tracing::error!(error = %e, "could not record the shutdown in the audit log");
@@ -148,7 +151,20 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         read_timeout: config.server.body_read_timeout,
     };
     let pseudonyms = PseudonymKey::new(&config.secrets.pseudonym_key);
-    let webhook = webhook_endpoint(config, audit.clone(), pseudonyms.clone())?;
+    let vault = Arc::new(Vault::open(
+        &config.vault_db_path(),
+        &config.secrets.pseudonym_key,
+    )?);
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let (webhook, processor) = inbound::start(
+        config,
+        audit.clone(),
+        pseudonyms.clone(),
+        Arc::clone(&vault),
+        &mut tasks,
+        &shutdown_rx,
+    )?;
     let gateway = Arc::new(Gateway::new(GatewayParts {
         clients: Clients::new(&config.clients),
         policy,
@@ -157,14 +173,9 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         limits,
         audit: audit.clone(),
         pseudonyms,
-        vault: Arc::new(Vault::open(
-            &config.vault_db_path(),
-            &config.secrets.pseudonym_key,
-        )?),
+        vault,
         webhook,
     }));
-    let (shutdown, shutdown_rx) = watch::channel(false);
-    let mut tasks = JoinSet::new();
     let mut addrs = Vec::new();
     for addr in &config.server.listen {
         let listener = Listener::bind(*addr, &config.server, tls.clone())
@@ -207,6 +218,7 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         audit,
         gateway,
         policy_file: config.policy_file.clone(),
+        processor,
     })
 }
 
@@ -221,34 +233,6 @@ async fn open_audit(config: &Config, policy: &Policy) -> Result<AuditLog, StartE
         Record::new(Kind::PolicyLoaded, SYSTEM_ACTOR).with_policy(&policy.sha256, &policy.version);
     audit.append(loaded).await?;
     Ok(audit)
-}
-
-fn webhook_endpoint(
-    config: &Config,
-    audit: AuditLog,
-    pseudonyms: PseudonymKey,
-) -> Result<WebhookEndpoint, StartError> {
-    let inbox = Inbox::open(
-        &config.webhook_db_path(),
-        &config.secrets.pseudonym_key,
-        4096,
-    )?;
-    let secrets = WebhookSecrets {
-        app_secret: config.secrets.meta_app_secret.clone(),
-        verify_token: config.secrets.meta_verify_token.clone(),
-    };
-    let limits = BodyLimits {
-        max_bytes: config.webhook.max_body_bytes,
-        read_timeout: config.server.body_read_timeout,
-    };
-    Ok(WebhookEndpoint::new(
-        config.webhook.path.clone(),
-        secrets,
-        inbox,
-        audit,
-        pseudonyms,
-        limits,
-    ))
 }
 
 fn create_private_dir(path: &std::path::Path) -> Result<(), StartError> {

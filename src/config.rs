@@ -196,6 +196,17 @@ pub struct ClientConfig {
     pub identity_mode: IdentityMode,
     /// When non-empty, the client's TLS certificate must have one of these SHA-256 fingerprints.
     pub client_cert_sha256: Vec<[u8; 32]>,
+    /// Where this client receives webhooks, with the secret schleuse signs them with.
+    pub webhook: Option<ClientWebhook>,
+}
+
+/// An internal system's webhook target.
+#[derive(Debug, Clone)]
+pub struct ClientWebhook {
+    /// `http(s)://…` URL.
+    pub url: http::Uri,
+    /// Key of the `X-Hub-Signature-256` HMAC on deliveries.
+    pub secret: Secret,
 }
 
 /// A config that could not be loaded; lists every problem found.

@@ -10,16 +10,22 @@
 //! verify it whichever way they hash (cloud-api.md §2.2).
 
 mod ascii_json;
+mod delivery;
 mod endpoint;
 mod events;
 mod inbox;
+mod outbox;
+mod processor;
 mod pseudonymise;
 mod signature;
 
 pub use ascii_json::to_ascii_json;
-pub use endpoint::{WebhookEndpoint, WebhookReply, WebhookSecrets};
+pub use delivery::Deliverer;
+pub use endpoint::{WebhookEndpoint, WebhookReply, WebhookSecrets, WebhookSinks};
 pub use events::{Event, Person, changes, events};
 pub use inbox::{Inbox, InboxError, StoredBatch, read_batches};
+pub use outbox::parked;
+pub use processor::{Learn, Processor, TextTransform};
 pub use pseudonymise::Pseudonymiser;
 pub use signature::{SignatureError, sign, verify};
 

@@ -168,6 +168,8 @@ pub(crate) struct RawClient {
     pub(crate) identity_mode: String,
     #[serde(default)]
     pub(crate) client_cert_sha256: Vec<String>,
+    pub(crate) webhook_url: Option<String>,
+    pub(crate) webhook_secret: Option<RawSecret>,
 }
 
 // === defaults ===

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::raw::{RawClient, RawConfig, RawServer, RawUpstream};
 use super::secrets::{self, decode_key32};
 use super::{
-    AdminConfig, AuditConfig, ClientConfig, Config, IdentityMode, LogConfig, LogFormat, Secrets,
-    ServerConfig, TlsConfig, UpstreamConfig, UpstreamKind, WebhookConfig,
+    AdminConfig, AuditConfig, ClientConfig, ClientWebhook, Config, IdentityMode, LogConfig,
+    LogFormat, Secrets, ServerConfig, TlsConfig, UpstreamConfig, UpstreamKind, WebhookConfig,
 };
 
 /// Collects problems; each is one line starting with the key path.
@@ -26,7 +26,7 @@ pub(super) fn validate(
     let admin = admin(&raw, &mut p);
     let upstream = upstream(&raw.upstream, &base_dir, &mut p);
     let secrets = secrets(&raw, &base_dir, env, &mut p);
-    let clients = clients(&raw.clients, &mut p);
+    let clients = clients(&raw.clients, &base_dir, env, &mut p);
     let audit = audit(&raw, &mut p);
     let log = log(&raw, &mut p);
     let webhook = webhook(&raw, &mut p);
@@ -210,7 +210,12 @@ fn secrets(
     })
 }
 
-fn clients(raw: &[RawClient], p: &mut Problems) -> Option<Vec<ClientConfig>> {
+fn clients(
+    raw: &[RawClient],
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    p: &mut Problems,
+) -> Option<Vec<ClientConfig>> {
     let mut names = BTreeSet::new();
     let mut hashes = BTreeSet::new();
     let mut out = Vec::new();
@@ -271,6 +276,7 @@ fn clients(raw: &[RawClient], p: &mut Problems) -> Option<Vec<ClientConfig>> {
                 }))
             })
             .collect();
+        let webhook = client_webhook(c, &key, base, env, p);
         if let (Some(token_sha256), Some(identity_mode)) = (hash, identity_mode) {
             out.push(ClientConfig {
                 name: c.name.clone(),
@@ -278,10 +284,48 @@ fn clients(raw: &[RawClient], p: &mut Problems) -> Option<Vec<ClientConfig>> {
                 phone_number_ids: c.phone_number_ids.iter().cloned().collect(),
                 identity_mode,
                 client_cert_sha256: certs,
+                webhook,
             });
         }
     }
     Some(out)
+}
+
+fn client_webhook(
+    c: &RawClient,
+    key: &str,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    p: &mut Problems,
+) -> Option<ClientWebhook> {
+    match (&c.webhook_url, &c.webhook_secret) {
+        (None, None) => None,
+        (Some(url), Some(secret)) => {
+            let uri = url
+                .parse::<http::Uri>()
+                .ok()
+                .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+            if uri.is_none() {
+                p.push(format!("{key}.webhook_url: `{url}` is not an http(s) URL"));
+            }
+            let secret = p.take(secrets::load(
+                secret,
+                &format!("{key}.webhook_secret"),
+                base,
+                env,
+            ));
+            Some(ClientWebhook {
+                url: uri?,
+                secret: secret?,
+            })
+        }
+        _ => {
+            p.push(format!(
+                "{key}: set both `webhook_url` and `webhook_secret`, or neither"
+            ));
+            None
+        }
+    }
 }
 
 fn audit(raw: &RawConfig, p: &mut Problems) -> Option<AuditConfig> {

@@ -169,6 +169,7 @@ mod tests {
             phone_number_ids: BTreeSet::from(["100".to_string()]),
             identity_mode: IdentityMode::Pseudonym,
             client_cert_sha256: vec![],
+            webhook: None,
         }])
     }
 

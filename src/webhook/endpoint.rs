@@ -2,6 +2,8 @@
 //! `POST` verifies the signature over the raw bytes, stores the batch
 //! durably, records it in the audit log, and only then answers 200.
 
+use std::sync::mpsc::SyncSender;
+
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -27,6 +29,7 @@ pub struct WebhookEndpoint {
     audit: AuditLog,
     pseudonyms: PseudonymKey,
     limits: BodyLimits,
+    processor: SyncSender<()>,
 }
 
 /// The endpoint's answer and the rule that decided it (for logs/metrics).
@@ -45,6 +48,16 @@ pub struct WebhookSecrets {
     pub verify_token: Secret,
 }
 
+/// Where a stored batch goes next.
+pub struct WebhookSinks {
+    /// The durable inbox.
+    pub inbox: Inbox,
+    /// The audit log.
+    pub audit: AuditLog,
+    /// Wakes the processor after a batch was stored.
+    pub processor: SyncSender<()>,
+}
+
 // === impl WebhookEndpoint ===
 
 impl WebhookEndpoint {
@@ -52,8 +65,7 @@ impl WebhookEndpoint {
     pub fn new(
         path: String,
         secrets: WebhookSecrets,
-        inbox: Inbox,
-        audit: AuditLog,
+        sinks: WebhookSinks,
         pseudonyms: PseudonymKey,
         limits: BodyLimits,
     ) -> Self {
@@ -61,10 +73,11 @@ impl WebhookEndpoint {
             path,
             app_secret: secrets.app_secret,
             verify_token: secrets.verify_token,
-            inbox,
-            audit,
+            inbox: sinks.inbox,
+            audit: sinks.audit,
             pseudonyms,
             limits,
+            processor: sinks.processor,
         }
     }
 
@@ -143,6 +156,8 @@ impl WebhookEndpoint {
             tracing::error!(trace_id, error = %e, "audit append of a webhook failed");
             unavailable("audit.unavailable")
         })?;
+        // A full channel means a wake-up is already pending.
+        let _ = self.processor.try_send(());
         Ok(())
     }
 

@@ -21,6 +21,8 @@ pub enum Behaviour {
     Accept,
     Delay(Duration),
     Fail(StatusCode, &'static str),
+    /// Answers 500 to the first N requests, then accepts.
+    FailFirst(usize),
 }
 
 /// One request as the fake saw it.
@@ -28,6 +30,7 @@ pub enum Behaviour {
 pub struct Recorded {
     pub path_and_query: String,
     pub authorization: Option<String>,
+    pub signature: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -39,7 +42,11 @@ pub struct FakeUpstream {
 
 impl FakeUpstream {
     pub async fn start(behaviour: Behaviour, tls: Option<TlsAcceptor>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on("127.0.0.1:0", behaviour, tls).await
+    }
+
+    pub async fn start_on(addr: &str, behaviour: Behaviour, tls: Option<TlsAcceptor>) -> Self {
+        let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{addr}");
@@ -103,11 +110,14 @@ async fn answer(
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
-    let authorization = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let authorization = header("authorization");
+    let signature = header("x-hub-signature-256");
     let body = req
         .into_body()
         .collect()
@@ -117,6 +127,7 @@ async fn answer(
     log.lock().expect("lock").push(Recorded {
         path_and_query,
         authorization,
+        signature,
         body,
     });
     let (status, body) = match behaviour {
@@ -132,6 +143,13 @@ async fn answer(
             )
         }
         Behaviour::Fail(status, body) => (status, body),
+        Behaviour::FailFirst(n) => {
+            if log.lock().expect("lock").len() <= n {
+                (StatusCode::INTERNAL_SERVER_ERROR, "{}")
+            } else {
+                (StatusCode::OK, "{}")
+            }
+        }
     };
     let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;

@@ -9,6 +9,7 @@
 
 mod audit;
 mod cli;
+mod delivery;
 mod fake_upstream;
 mod harness;
 mod pki;

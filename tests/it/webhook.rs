@@ -9,6 +9,7 @@ use http::{Request, StatusCode};
 use http_body_util::Full;
 use schleuse::webhook::{read_batches, sign};
 
+use crate::fake_upstream::{Behaviour, FakeUpstream};
 use crate::harness::*;
 
 const APP_SECRET: &[u8] = b"test-app-secret";
@@ -30,7 +31,7 @@ pub fn inbound_text(wamid: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn post_webhook(url: &str, body: Vec<u8>, signature: Option<String>) -> StatusCode {
+pub async fn post_webhook(url: &str, body: Vec<u8>, signature: Option<String>) -> StatusCode {
     let mut req = Request::post(url).header("content-type", "application/json");
     if let Some(sig) = signature {
         req = req.header("x-hub-signature-256", sig);
@@ -122,9 +123,24 @@ async fn forged_missing_and_stale_signatures_are_401_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn a_batch_acknowledged_just_before_sigkill_survives() {
+async fn a_batch_acknowledged_just_before_sigkill_is_delivered_after_restart() {
+    // The internal system is unreachable until after the crash, so only the
+    // restarted gateway can deliver the batch.
+    let crm_addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
     let dir = tempfile::tempdir().unwrap();
-    let config = write_data_dir(dir.path(), &Options::default());
+    write_private(&dir.path().join("crm-secret"), "crm-secret");
+    let config = write_data_dir(
+        dir.path(),
+        &Options {
+            client_extra_toml: format!(
+                "webhook_url = \"http://{crm_addr}/hooks\"\nwebhook_secret = {{ file = \"crm-secret\" }}\n"
+            ),
+            ..Options::default()
+        },
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_schleuse"))
         .args(["serve", "--config"])
         .arg(&config)
@@ -133,9 +149,8 @@ async fn a_batch_acknowledged_just_before_sigkill_survives() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
     let addr = line
         .trim()
         .strip_prefix("listening on http://")
@@ -152,6 +167,28 @@ async fn a_batch_acknowledged_just_before_sigkill_survives() {
     child.kill().unwrap();
     child.wait().unwrap();
     let stored = read_batches(&dir.path().join("data/webhooks.db"), &PSEUDONYM_KEY, 0).unwrap();
-    assert_eq!(stored.len(), 1);
+    assert_eq!(stored.len(), 1, "acknowledged means stored");
     assert_eq!(stored[0].body, body);
+
+    let crm = FakeUpstream::start_on(
+        &crm_addr.to_string(),
+        Behaviour::Fail(StatusCode::OK, "{}"),
+        None,
+    )
+    .await;
+    let restarted =
+        schleuse::app::start(&schleuse::config::Config::load(&config, &|_| None).unwrap())
+            .await
+            .unwrap();
+    let mut delivered = Vec::new();
+    for _ in 0..200 {
+        delivered = crm.requests();
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    restarted.shutdown().await;
+    assert_eq!(delivered.len(), 1, "delivered inward after the restart");
+    assert!(String::from_utf8_lossy(&delivered[0].body).contains("wamid.ps_"));
 }
