@@ -19,7 +19,7 @@ impl Dates {
     pub(crate) fn new() -> Result<Self, regex::Error> {
         let month = r"(?:januar|jänner|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember|january|february|march|may|june|july|october|december|jan|feb|mär|mar|apr|jun|jul|aug|sept|sep|okt|oct|nov|dez|dec)\.?";
         let pattern = format!(
-            r"(?i)\b(?:(?P<d1>\d{{1,2}})\.\s?(?P<m1>\d{{1,2}})\.\s?(?P<y1>\d{{4}}|\d{{2}})|(?P<y2>\d{{4}})-(?P<m2>\d{{2}})-(?P<d2>\d{{2}})|(?P<d3>\d{{1,2}})/(?P<m3>\d{{1,2}})/(?P<y3>\d{{4}}|\d{{2}})|\d{{1,2}}\.?\s{month}\s\d{{4}}|{month}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}})\b"
+            r"(?i)\b(?:(?P<d1>\d{{1,2}})\.\s?(?P<m1>\d{{1,2}})\.\s?(?P<y1>\d{{4}}|\d{{2}})|(?P<y2>\d{{4}})-(?P<m2>\d{{2}})-(?P<d2>\d{{2}})|(?P<d3>\d{{1,2}})/(?P<m3>\d{{1,2}})/(?P<y3>\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\.?\s{month}\s\d{{4}}|{month}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}})\b"
         );
         Ok(Self {
             date: Regex::new(&pattern)?,
@@ -48,14 +48,17 @@ fn plausible(c: &regex::Captures<'_>) -> bool {
     let num = |n: &str| c.name(n).and_then(|m| m.as_str().parse::<u32>().ok());
     for (d, m) in [("d1", "m1"), ("d2", "m2"), ("d3", "m3")] {
         if let (Some(day), Some(month)) = (num(d), num(m)) {
-            return (1..=31).contains(&day) && (1..=12).contains(&month);
+            let dm = (1..=31).contains(&day) && (1..=12).contains(&month);
+            // US order (month/day) for the slash form.
+            let md = d == "d3" && (1..=12).contains(&day) && (1..=31).contains(&month);
+            return dm || md;
         }
     }
     true
 }
 
 const BIRTH_CONTEXT: &[&str] = &[
-    "geb.", "geb ", "geb:", "geboren", "geburt", "dob", "born", "birth", "b. ", "*",
+    "geb.", "geb ", "geb:", "geboren", "geburt", "dob", "born", "birth", "*",
 ];
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ impl Health {
             ac,
             tail,
             pregnancy: Regex::new(
-                r"(?i)\b(?:(?:in der|in the|im|in my)\s\d{1,2}\.?\s?(?:woche|ssw|monat|week|month)\s(?:schwanger|pregnant)|\d{1,2}\.?\s(?:weeks?|months?|wochen|monate?)\s(?:schwanger|pregnant))\b",
+                r"(?i)\b(?:(?:in der|im)\s\d{1,2}\.\s?ssw|(?:in der|in the|im|in my)\s\d{1,2}\.?\s?(?:woche|ssw|monat|week|month)\s(?:schwanger|pregnant)|\d{1,2}\.?\s(?:weeks?|months?|wochen|monate?)\s(?:schwanger|pregnant))\b",
             )?,
             dose: Regex::new(
                 r"^\s?(?:(?:typ|type)\s?)?\d{1,4}(?:[.,]\d+)?(?:\s?(?:mg|µg|mcg|ml|ie|g)\b)?",

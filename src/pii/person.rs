@@ -98,7 +98,7 @@ impl Persons {
                     0.75
                 }
             }
-            Slot::Weak if gaz && (w.capital || n > 1) => 0.7,
+            Slot::Weak if gaz && (w.capital || n > 1 || w.first) => 0.7,
             _ if line_alone && w.first && (w.capital || n > 1) => 0.75,
             _ if w.first && n > 1 && (w.capital || self.all_gazetteer(text, s, end)) => 0.75,
             _ if w.first && w.capital && !w.ambiguous && !sentence_start(text, s) => 0.55,
@@ -120,6 +120,9 @@ impl Persons {
                 break;
             }
             let next = self.word(text, s, e);
+            if n >= 2 && next.first && !next.last {
+                break;
+            }
             let lower_ok = (slot != Slot::Free || !w.capital) && next.last;
             let ok =
                 !next.stop && (next.last || next.first || (next.capital && w.capital) || lower_ok);
@@ -305,8 +308,9 @@ const FIELD: &[&str] = &[
     "named",
     "called",
     "spricht",
-    "i'm",
-    "im",
+    "i\'m",
+    "namen",
+    "name",
 ];
 const WEAK: &[&str] = &[
     "bei",

@@ -86,7 +86,7 @@ fn valid(raw: &str) -> bool {
 /// `12.03.2024`-like strings are dates, not numbers.
 fn looks_like_date(raw: &str) -> bool {
     let b = raw.as_bytes();
-    b.len() == 10 && b[2] == b'.' && b[5] == b'.'
+    b.len() == 10 && b[2] == b[5] && matches!(b[2], b'.' | b'/' | b'-')
 }
 
 const PHONE_CONTEXT: &[&str] = &[

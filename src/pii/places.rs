@@ -31,7 +31,7 @@ impl Places {
         let suffix = r"(?:straße|strasse|str\.|str|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|berg|hof|park|promenade|wall|graben|feld|garten|gärten|kamp|brücke|tor|stieg|zeile|winkel|kai|grund|höhe|anger|twiete|bogen|terrasse|wiese|hang|siedlung|graben|chaussee)";
         let prep = r"(?:am|an der|an den|an dem|auf dem|auf der|auf den|im|zum|zur|unter den|hinter der|hinter dem|vor dem|bei der|beim|alte|alter|neue|neuer|am alten|an der alten)";
         let street = format!(
-            r"(?i)\b(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
+            r"(?i)\b(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
         );
         Ok(Self {
             street: Regex::new(&street)?,
@@ -60,7 +60,16 @@ impl Places {
                 continue;
             };
             let name = &text[m.start()..num.start()];
-            if any_ci(name, STREET_STOP) || not_a_house_number(text, m.end()) {
+            let glued = !name.ends_with('.')
+                && name.ends_with(char::is_alphabetic)
+                && !num.as_str().starts_with(char::is_whitespace);
+            let prep_glued = glued
+                && PREP_START.iter().any(|p| {
+                    name.len() > p.len()
+                        && name.is_char_boundary(p.len())
+                        && name[..p.len()].eq_ignore_ascii_case(p)
+                });
+            if prep_glued || any_ci(name, STREET_STOP) || not_a_house_number(text, m.end()) {
                 continue;
             }
             out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.85));
@@ -73,7 +82,11 @@ impl Places {
     fn zips(&self, text: &str, first: usize, out: &mut Vec<Hit>) {
         for m in self.zip.find_iter(text) {
             let five = m.len() == 5;
-            if five && !plausible_plz(m.as_str()) || !isolated(text, m.start(), m.end()) {
+            let after_ref = text[..m.start()].ends_with(['-', '#', '/', '.', ':']);
+            if five && !plausible_plz(m.as_str())
+                || !isolated(text, m.start(), m.end())
+                || after_ref
+            {
                 continue;
             }
             if text[m.end()..].starts_with(['.', ',', '-', '/']) && next_is_digit(text, m.end() + 1)
@@ -186,7 +199,20 @@ fn plausible_plz(s: &str) -> bool {
     !matches!(lead, "00" | "05" | "43" | "62")
 }
 
+const PREP_START: &[&str] = &[
+    "am ", "an ", "auf ", "im ", "zum ", "zur ", "unter ", "hinter ", "vor ", "bei ", "beim ",
+];
 const STREET_STOP: &[&str] = &[
+    "rechnung",
+    "bestellung",
+    "auftrag",
+    "vertrag",
+    "nummer",
+    "ticket",
+    "kunden",
+    "gutschein",
+    "code",
+    "version",
     "jahr",
     "monat",
     "woche",

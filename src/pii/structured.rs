@@ -37,7 +37,7 @@ impl Structured {
             card: Regex::new(
                 r"\b(?:\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{13,19})\b",
             )?,
-            tax: Regex::new(r"\b(?:\d{11}|\d{2} \d{3} \d{3} \d{3})\b")?,
+            tax: Regex::new(r"\b(?:\d{11}|\d{2} \d{3} \d{3} \d{3}|\d{3} \d{3} \d{3} \d{2})\b")?,
             vat: Regex::new(r"\b(?:DE|de) ?(?:\d{9}|\d{3} \d{3} \d{3})\b")?,
             rvnr: Regex::new(r"(?i)\b\d{2}[ -]?\d{6}[ -]?[a-z][ -]?\d{2}[ -]?\d\b")?,
             kvnr: Regex::new(r"(?i)\b[a-z]\d{9}\b")?,
