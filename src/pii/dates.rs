@@ -19,7 +19,7 @@ impl Dates {
     pub(crate) fn new() -> Result<Self, regex::Error> {
         let month = r"(?:januar|jänner|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember|january|february|march|may|june|july|october|december|jan|feb|mär|mar|apr|jun|jul|aug|sept|sep|okt|oct|nov|dez|dec)\.?";
         let pattern = format!(
-            r"(?i)\b(?:(?P<d1>\d{{1,2}})\.\s?(?P<m1>\d{{1,2}})\.\s?(?P<y1>\d{{4}}|\d{{2}})|(?P<y2>\d{{4}})-(?P<m2>\d{{2}})-(?P<d2>\d{{2}})|(?P<d3>\d{{1,2}})/(?P<m3>\d{{1,2}})/(?P<y3>\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\.?\s{month}\s\d{{4}}|{month}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}})\b"
+            r"(?i)(?-u:\b)(?:(?P<d1>\d{{1,2}})\.\s?(?P<m1>\d{{1,2}})\.\s?(?P<y1>\d{{4}}|\d{{2}})|(?P<y2>\d{{4}})-(?P<m2>\d{{2}})-(?P<d2>\d{{2}})|(?P<d3>\d{{1,2}})/(?P<m3>\d{{1,2}})/(?P<y3>\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\.?\s{month}\s\d{{4}}|{month}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}})(?-u:\b)"
         );
         Ok(Self {
             date: Regex::new(&pattern)?,

@@ -45,10 +45,10 @@ impl Health {
             ac,
             tail,
             pregnancy: Regex::new(
-                r"(?i)\b(?:(?:in der|im)\s\d{1,2}\.\s?ssw|(?:in der|in the|im|in my)\s\d{1,2}\.?\s?(?:woche|ssw|monat|week|month)\s(?:schwanger|pregnant)|\d{1,2}\.?\s(?:weeks?|months?|wochen|monate?)\s(?:schwanger|pregnant))\b",
+                r"(?i)(?-u:\b)(?:(?:in der|im)\s\d{1,2}\.\s?ssw|(?:in der|in the|im|in my)\s\d{1,2}\.?\s?(?:woche|ssw|monat|week|month)\s(?:schwanger|pregnant)|\d{1,2}\.?\s(?:weeks?|months?|wochen|monate?)\s(?:schwanger|pregnant))(?-u:\b)",
             )?,
             dose: Regex::new(
-                r"^\s?(?:(?:typ|type)\s?)?\d{1,4}(?:[.,]\d+)?(?:\s?(?:mg|µg|mcg|ml|ie|g)\b)?",
+                r"^\s?(?:(?:typ|type)\s?)?\d{1,4}(?:[.,]\d+)?(?:\s?(?:mg|µg|mcg|ml|ie|g)(?-u:\b))?",
             )?,
         })
     }

@@ -10,7 +10,7 @@
 use regex::Regex;
 
 use super::gazetteer::Gazetteer;
-use super::text::{any_ci, before, isolated, next_char};
+use super::text::{any_ci, before, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
 /// The address detectors.
@@ -27,19 +27,19 @@ pub(crate) struct Places {
 
 impl Places {
     pub(crate) fn new() -> Result<Self, PiiError> {
-        let number = r"\s?\d{1,4}(?:\s?[a-zA-Z]\b)?(?:\s?[-/]\s?\d{1,4}[a-zA-Z]?)?";
+        let number = r"\s?\d{1,4}(?:\s?[a-zA-Z](?-u:\b))?(?:\s?[-/]\s?\d{1,4}[a-zA-Z]?)?";
         let suffix = r"(?:straße|strasse|str\.|str|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|berg|hof|park|promenade|wall|graben|feld|garten|gärten|kamp|brücke|tor|stieg|zeile|winkel|kai|grund|höhe|anger|twiete|bogen|terrasse|wiese|hang|siedlung|graben|chaussee)";
         let prep = r"(?:am|an der|an den|an dem|auf dem|auf der|auf den|im|zum|zur|unter den|hinter der|hinter dem|vor dem|bei der|beim|alte|alter|neue|neuer|am alten|an der alten)";
         let street = format!(
-            r"(?i)\b(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
+            r"(?i)(?-u:\b)(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
         );
         Ok(Self {
             street: Regex::new(&street)?,
             uk_street: Regex::new(
-                r"(?i)\b\d{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)\b",
+                r"(?i)(?-u:\b)\d{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
             )?,
-            zip: Regex::new(r"\b\d{4,5}\b")?,
-            uk_zip: Regex::new(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")?,
+            zip: Regex::new(r"(?-u:\b)\d{4,5}(?-u:\b)")?,
+            uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
             cities: Gazetteer::from_lines(include_str!("data/cities.txt"))?,
         })
     }
@@ -59,6 +59,9 @@ impl Places {
             let (Some(m), Some(num)) = (c.get(0), c.get(2).or_else(|| c.name("num"))) else {
                 continue;
             };
+            if prev_char(text, m.start()).is_some_and(char::is_alphabetic) {
+                continue;
+            }
             let name = &text[m.start()..num.start()];
             let glued = !name.ends_with('.')
                 && name.ends_with(char::is_alphabetic)

@@ -21,7 +21,9 @@ pub(crate) struct Plates {
 impl Plates {
     pub(crate) fn new() -> Result<Self, regex::Error> {
         Ok(Self {
-            candidate: Regex::new(r"\b(\p{Lu}{1,3})[- ]([A-Z]{1,2})[- ]?([1-9]\d{0,3}[EH]?)\b")?,
+            candidate: Regex::new(
+                r"(?-u:\b)(\p{Lu}{1,3})[- ]([A-Z]{1,2})[- ]?([1-9]\d{0,3}[EH]?)(?-u:\b)",
+            )?,
             districts: DISTRICTS
                 .split_whitespace()
                 .filter(|w| !w.starts_with('#'))

@@ -33,16 +33,18 @@ impl Structured {
             email: Regex::new(
                 r"[\p{L}\p{N}_%+-][\p{L}\p{N}._%+-]*@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}",
             )?,
-            iban: Regex::new(r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,30}")?,
+            iban: Regex::new(r"(?i)(?-u:\b)[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,30}")?,
             card: Regex::new(
-                r"\b(?:\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{13,19})\b",
+                r"(?-u:\b)(?:\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{13,19})(?-u:\b)",
             )?,
-            tax: Regex::new(r"\b(?:\d{11}|\d{2} \d{3} \d{3} \d{3}|\d{3} \d{3} \d{3} \d{2})\b")?,
-            vat: Regex::new(r"\b(?:DE|de) ?(?:\d{9}|\d{3} \d{3} \d{3})\b")?,
-            rvnr: Regex::new(r"(?i)\b\d{2}[ -]?\d{6}[ -]?[a-z][ -]?\d{2}[ -]?\d\b")?,
-            kvnr: Regex::new(r"(?i)\b[a-z]\d{9}\b")?,
-            doc: Regex::new(r"(?i)\b[cfghjklmnprtvwxyz][0-9cfghjklmnprtvwxyz]{8}\d\b")?,
-            ipv4: Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")?,
+            tax: Regex::new(
+                r"(?-u:\b)(?:\d{11}|\d{2} \d{3} \d{3} \d{3}|\d{3} \d{3} \d{3} \d{2})(?-u:\b)",
+            )?,
+            vat: Regex::new(r"(?-u:\b)(?:DE|de) ?(?:\d{9}|\d{3} \d{3} \d{3})(?-u:\b)")?,
+            rvnr: Regex::new(r"(?i)(?-u:\b)\d{2}[ -]?\d{6}[ -]?[a-z][ -]?\d{2}[ -]?\d(?-u:\b)")?,
+            kvnr: Regex::new(r"(?i)(?-u:\b)[a-z]\d{9}(?-u:\b)")?,
+            doc: Regex::new(r"(?i)(?-u:\b)[cfghjklmnprtvwxyz][0-9cfghjklmnprtvwxyz]{8}\d(?-u:\b)")?,
+            ipv4: Regex::new(r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)")?,
             ipv6: Regex::new(r"(?i)(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}")?,
         })
     }
