@@ -353,3 +353,6 @@ const AMBIGUOUS: &[&str] = &[
     "winter", "wolf", "klein", "said", "can", "deniz", "nur", "ivy", "violet", "holly", "daisy",
     "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so",
 ];
+
+#[cfg(test)]
+mod tests;

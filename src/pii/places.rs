@@ -283,3 +283,6 @@ const AMBIGUOUS_CITIES: &[&str] = &[
     "Essen", "Halle", "Hof", "Singen", "Zug", "Leer", "Marl", "Bern", "Biel", "Goch", "Weiden",
     "Hamm", "Bingen", "Peine", "Soest", "Verden", "Wesel", "Celle", "Homburg", "Minden",
 ];
+
+#[cfg(test)]
+mod tests;

@@ -336,3 +336,6 @@ pub(crate) const NEGATIVE_CONTEXT: &[&str] = &[
     "reference",
     "mandat",
 ];
+
+#[cfg(test)]
+mod tests;
