@@ -31,6 +31,9 @@ impl Phones {
 
     /// Appends the validated phone numbers in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+        if text.bytes().filter(u8::is_ascii_digit).count() < 7 {
+            return;
+        }
         for m in self.candidate.find_iter(text) {
             let (start, mut end) = (m.start(), m.end());
             if prev_char(text, start).is_some_and(|c| c.is_alphanumeric() || c == '+') {

@@ -51,19 +51,23 @@ impl Structured {
 
     /// Appends all structured findings in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
-        let has_digit = text.bytes().any(|b| b.is_ascii_digit());
+        // Every identifier below has at least one digit, and all but the
+        // document numbers and IPs at least nine: skip passes that cannot match.
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
         if text.contains('@') {
             self.emails(text, out);
         }
-        if !has_digit {
+        if digits == 0 {
             return;
         }
-        self.ibans(text, out);
-        self.cards(text, out);
-        self.tax_ids(text, out);
-        self.vat_ids(text, out);
-        self.rvnrs(text, out);
-        self.kvnrs(text, out);
+        if digits >= 9 {
+            self.ibans(text, out);
+            self.cards(text, out);
+            self.tax_ids(text, out);
+            self.vat_ids(text, out);
+            self.rvnrs(text, out);
+            self.kvnrs(text, out);
+        }
         self.documents(text, out);
         self.ipv4s(text, out);
         if text.contains(':') {
