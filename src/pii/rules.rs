@@ -109,26 +109,32 @@ impl Rules {
         let mut rules = Self::uniform(Operator::Replace);
         let mut problems = Vec::new();
         for (key, value) in table {
-            let Some(v) = value.as_str() else {
-                problems.push(format!("{key}: expected a string such as \"replace\""));
-                continue;
+            let label = match key.as_str() {
+                "default" => None,
+                k => match k.parse::<Label>() {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        problems.push(format!("{key}: {e}"));
+                        continue;
+                    }
+                },
             };
-            let op = match v.parse::<Operator>() {
-                Ok(op) => op,
-                Err(e) => {
+            let op = match value.as_str().map(str::parse::<Operator>) {
+                Some(Ok(op)) => op,
+                Some(Err(e)) => {
                     problems.push(format!("{key}: {e}"));
                     continue;
                 }
-            };
-            if key == "default" {
-                rules.default = op;
-            } else {
-                match key.parse::<Label>() {
-                    Ok(label) => {
-                        rules.per_label.insert(label, op);
-                    }
-                    Err(e) => problems.push(format!("{key}: {e}")),
+                None => {
+                    problems.push(format!("{key}: expected a string such as \"replace\""));
+                    continue;
                 }
+            };
+            match label {
+                Some(l) => {
+                    rules.per_label.insert(l, op);
+                }
+                None => rules.default = op,
             }
         }
         if problems.is_empty() {
