@@ -53,6 +53,15 @@ enum Command {
         #[command(subcommand)]
         command: schleuse::audit::cli::AuditCommand,
     },
+    /// Find and transform personal data in text (JSON lines on stdin).
+    Pii {
+        /// Config whose pseudonym key is used (default: ./schleuse-data/schleuse.toml
+        /// if present, else a throwaway key).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: schleuse::pii::cli::PiiCommand,
+    },
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -106,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { config, command } => audit(config, command),
+        Command::Pii { config, command } => pii(config, command),
         Command::Policy {
             command: PolicyCommand::Check { files },
         } => check_policies(&files),
@@ -168,6 +178,33 @@ fn audit(
         settings,
         &mut stdout,
         &resolve,
+    )?)
+}
+
+fn pii(
+    config: Option<PathBuf>,
+    command: schleuse::pii::cli::PiiCommand,
+) -> anyhow::Result<ExitCode> {
+    let default = PathBuf::from(DEFAULT_DIR).join("schleuse.toml");
+    let path = config.or_else(|| default.exists().then_some(default));
+    let secret = match path {
+        Some(path) => load_config(&path)?.secrets.pseudonym_key.to_vec(),
+        None => {
+            eprintln!("note: no config; pseudonyms and encrypted tokens use a throwaway key");
+            let mut key = vec![0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
+                .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+            key
+        }
+    };
+    let keys = schleuse::pii::PiiKeys::from_secret(&secret);
+    let mut input = std::io::BufReader::new(std::io::stdin().lock());
+    let mut output = std::io::stdout().lock();
+    Ok(schleuse::pii::cli::run(
+        command,
+        &mut input,
+        &mut output,
+        &keys,
     )?)
 }
 

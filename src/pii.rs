@@ -1,1 +1,220 @@
-//! PII detection and transformation (issue 4). Under construction.
+//! PII engine: finds personal data in German and English message text and
+//! transforms it according to a per-label policy.
+//!
+//! Why it exists: customers paste IBANs, addresses and diagnoses into chats,
+//! and agents paste customer records into replies. The gateway must find
+//! that data in both directions at line rate and redact, mask, pseudonymise,
+//! encrypt or block it before it crosses the boundary.
+//!
+//! Design: [`Engine::new`] compiles every regex, automaton and gazetteer
+//! once; [`Engine::detect`] is pure, `Send + Sync`, and works on byte
+//! offsets internally, converting to Unicode character offsets (what the
+//! CLI and the evaluation speak) only for the findings it returns.
+//! Structured identifiers are only reported when their check digit (or
+//! parser) accepts them; context words move the confidence score.
+//! [`transform`] applies a [`Rules`] table to the findings.
+
+use std::ops::Range;
+
+mod checks;
+pub mod cli;
+mod dates;
+mod gazetteer;
+mod health;
+mod label;
+mod person;
+mod phone;
+mod places;
+mod plate;
+mod rules;
+mod structured;
+mod text;
+mod transform;
+
+pub use label::{Label, UnknownLabel};
+pub use rules::{Operator, Rules, RulesError};
+pub use transform::{ActionCount, Blocked, PiiKeys, RevealError, Transformed, reveal, transform};
+
+/// One piece of personal data found in a text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// What kind of data it is.
+    pub label: Label,
+    /// Start, in Unicode characters (code points).
+    pub start: usize,
+    /// End (exclusive), in Unicode characters.
+    pub end: usize,
+    /// Confidence, 0.0–1.0.
+    pub score: f32,
+    bytes: Range<usize>,
+}
+
+/// The detector set, built once and shared (it is `Send + Sync`).
+#[derive(Debug)]
+pub struct Engine {
+    structured: structured::Structured,
+    phones: phone::Phones,
+    dates: dates::Dates,
+    places: places::Places,
+    plates: plate::Plates,
+    person: person::Persons,
+    health: health::Health,
+}
+
+/// Errors of the PII engine and its CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum PiiError {
+    /// A built-in pattern failed to compile (a bug, caught by tests).
+    #[error("built-in PII pattern failed to compile: {0}")]
+    PatternInvalid(#[from] regex::Error),
+    /// A built-in gazetteer automaton failed to build.
+    #[error("built-in PII gazetteer failed to build: {0}")]
+    GazetteerInvalid(#[from] aho_corasick::BuildError),
+    /// An input line of `pii scan` is not `{"text": "..."}`.
+    #[error("input line {line}: expected a JSON object {{\"text\": \"...\"}}")]
+    InputLineInvalid {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The policy file could not be read or parsed.
+    #[error("policy {path}: {reason}")]
+    PolicyInvalid {
+        /// The file.
+        path: String,
+        /// What is wrong (never message content).
+        reason: String,
+    },
+    /// A message was refused by a `block` rule.
+    #[error(transparent)]
+    Blocked(#[from] Blocked),
+    /// An `[ENC:…]` token could not be revealed.
+    #[error(transparent)]
+    Reveal(#[from] RevealError),
+    /// Reading input or writing output failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A candidate finding in byte offsets (internal).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Hit {
+    pub(crate) label: Label,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) score: f32,
+}
+
+// === impl Finding ===
+
+impl Finding {
+    /// Builds a finding from a byte range of `text`; `None` if the range is
+    /// out of bounds or not on character boundaries.
+    pub fn from_bytes(text: &str, bytes: Range<usize>, label: Label, score: f32) -> Option<Self> {
+        text.get(bytes.clone())?;
+        let start = text[..bytes.start].chars().count();
+        let end = start + text[bytes.clone()].chars().count();
+        Some(Self {
+            label,
+            start,
+            end,
+            score,
+            bytes,
+        })
+    }
+
+    /// The byte range in the scanned text.
+    pub fn bytes(&self) -> Range<usize> {
+        self.bytes.clone()
+    }
+}
+
+// === impl Hit ===
+
+impl Hit {
+    pub(crate) fn new(label: Label, start: usize, end: usize, score: f32) -> Self {
+        Self {
+            label,
+            start,
+            end,
+            score: score.min(1.0),
+        }
+    }
+}
+
+// === impl Engine ===
+
+impl Engine {
+    /// Compiles all detectors.
+    pub fn new() -> Result<Self, PiiError> {
+        Ok(Self {
+            structured: structured::Structured::new()?,
+            phones: phone::Phones::new()?,
+            dates: dates::Dates::new()?,
+            places: places::Places::new()?,
+            plates: plate::Plates::new()?,
+            person: person::Persons::new(),
+            health: health::Health::new()?,
+        })
+    }
+
+    /// Finds personal data in `text`. Findings are sorted by position and
+    /// never overlap. Does not allocate when nothing is found.
+    pub fn detect(&self, text: &str) -> Vec<Finding> {
+        let mut hits = Vec::new();
+        self.structured.detect(text, &mut hits);
+        self.phones.detect(text, &mut hits);
+        self.dates.detect(text, &mut hits);
+        self.places.detect(text, &mut hits);
+        self.plates.detect(text, &mut hits);
+        self.health.detect(text, &mut hits);
+        self.person.detect(text, &mut hits);
+        hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);
+        to_findings(text, resolve(hits))
+    }
+}
+
+/// Keeps a non-overlapping subset: longest first, then highest score, then
+/// most specific label, then earliest.
+fn resolve(mut hits: Vec<Hit>) -> Vec<Hit> {
+    hits.sort_by(|a, b| {
+        (b.end - b.start)
+            .cmp(&(a.end - a.start))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.label.rank().cmp(&b.label.rank()))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+    for h in hits {
+        if kept.iter().all(|k| h.end <= k.start || k.end <= h.start) {
+            kept.push(h);
+        }
+    }
+    kept.sort_by_key(|h| h.start);
+    kept
+}
+
+/// Converts sorted byte-offset hits to findings with character offsets in
+/// one pass over the text.
+fn to_findings(text: &str, hits: Vec<Hit>) -> Vec<Finding> {
+    let mut out = Vec::with_capacity(hits.len());
+    let (mut byte, mut chars) = (0, 0);
+    for h in hits {
+        chars += text[byte..h.start].chars().count();
+        let start = chars;
+        chars += text[h.start..h.end].chars().count();
+        byte = h.end;
+        out.push(Finding {
+            label: h.label,
+            start,
+            end: chars,
+            score: h.score,
+            bytes: h.start..h.end,
+        });
+    }
+    out
+}
+
+const MIN_SCORE: f32 = 0.4;
+
+#[cfg(test)]
+mod tests;

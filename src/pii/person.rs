@@ -1,0 +1,358 @@
+//! PERSON: names from first- and last-name gazetteers plus the slots that
+//! open a name in chat text — honorifics (`Herr`, `Frau`, `Mr`), greetings
+//! (`Hallo`, `Dear`), self-introductions (`mein Name ist`, `ich bin`,
+//! `my name is`), sign-offs (`Viele Grüße`, `LG`, `Cheers`) and field labels
+//! (`Name:`). Titles are outside the span. Works word by word without
+//! allocating: lookups lower-case into a stack buffer.
+
+use std::collections::HashSet;
+
+use super::gazetteer::lines;
+use super::text::lower;
+use super::{Hit, Label};
+
+/// The person-name detector.
+#[derive(Debug)]
+pub(crate) struct Persons {
+    first: HashSet<&'static str>,
+    last: HashSet<&'static str>,
+    stop: HashSet<&'static str>,
+}
+
+/// What opens a name slot before a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// No trigger.
+    Free,
+    /// A weak trigger (`bei`, `von`, `ich bin`): needs a gazetteer name.
+    Weak,
+    /// Greeting, introduction or sign-off: a capitalised word or a gazetteer name.
+    Strong,
+    /// After an honorific: any word that is not a stop word.
+    Honorific,
+}
+
+/// A word with its lookups.
+#[derive(Clone, Copy, Debug)]
+struct Word {
+    start: usize,
+    end: usize,
+    capital: bool,
+    first: bool,
+    last: bool,
+    stop: bool,
+    ambiguous: bool,
+}
+
+// === impl Persons ===
+
+impl Persons {
+    pub(crate) fn new() -> Self {
+        let words = |data: &'static str| -> HashSet<&'static str> {
+            lines(data).flat_map(str::split_whitespace).collect()
+        };
+        Self {
+            first: words(include_str!("data/first_names.txt")),
+            last: words(include_str!("data/last_names.txt")),
+            stop: words(include_str!("data/name_stopwords.txt")),
+        }
+    }
+
+    /// Appends person names in `text` to `out`.
+    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut prev: [Option<(usize, usize)>; 2] = [None; 2];
+        let (mut pos, mut skip_until) = (0, 0);
+        while let Some((s, e)) = next_word(text, pos) {
+            pos = e;
+            if s >= skip_until
+                && let Some((end, score)) = self.name_at(text, s, e, prev)
+            {
+                out.push(Hit::new(Label::Person, s, end, score));
+                skip_until = end;
+            }
+            prev = [Some((s, e)), prev[0]];
+        }
+    }
+
+    fn name_at(
+        &self,
+        text: &str,
+        s: usize,
+        e: usize,
+        prev: [Option<(usize, usize)>; 2],
+    ) -> Option<(usize, f32)> {
+        let w = self.word(text, s, e);
+        if w.stop || w.end - w.start < 2 {
+            return None;
+        }
+        let slot = slot(text, s, prev);
+        let gaz = w.first || w.last;
+        let (end, n) = self.extend(text, w, slot);
+        let line_alone = line_start(text, s) && line_rest_empty(text, end);
+        let score = match slot {
+            Slot::Honorific => 0.9,
+            Slot::Strong if gaz || w.capital => {
+                if gaz {
+                    0.9
+                } else {
+                    0.75
+                }
+            }
+            Slot::Weak if gaz && (w.capital || n > 1 || w.first) => 0.7,
+            _ if line_alone && w.first && (w.capital || n > 1) => 0.75,
+            _ if w.first && n > 1 && (w.capital || self.all_gazetteer(text, s, end)) => 0.75,
+            _ if w.first && w.capital && !w.ambiguous && !sentence_start(text, s) => 0.55,
+            _ => return None,
+        };
+        Some((end, score))
+    }
+
+    /// Extends a name over following words on the same line (last names,
+    /// capitalised words, particles), up to three words.
+    fn extend(&self, text: &str, w: Word, slot: Slot) -> (usize, usize) {
+        let (mut end, mut n) = (w.end, 1);
+        let mut pos = w.end;
+        while n < 3 {
+            let Some((s, e)) = next_word(text, pos) else {
+                break;
+            };
+            if !matches!(&text[pos..s], " ") {
+                break;
+            }
+            let next = self.word(text, s, e);
+            if n >= 2 && next.first && !next.last {
+                break;
+            }
+            let lower_ok = (slot != Slot::Free || !w.capital) && next.last;
+            let ok =
+                !next.stop && (next.last || next.first || (next.capital && w.capital) || lower_ok);
+            if !ok || (slot == Slot::Free && !next.last && !next.capital) {
+                break;
+            }
+            end = e;
+            n += 1;
+            pos = e;
+        }
+        (end, n)
+    }
+
+    fn all_gazetteer(&self, text: &str, s: usize, end: usize) -> bool {
+        let mut pos = s;
+        while let Some((ws, we)) = next_word(text, pos) {
+            if ws >= end {
+                break;
+            }
+            let w = self.word(text, ws, we);
+            if !(w.first || w.last) {
+                return false;
+            }
+            pos = we;
+        }
+        true
+    }
+
+    fn word(&self, text: &str, start: usize, end: usize) -> Word {
+        let raw = &text[start..end];
+        let mut buf = [0u8; 64];
+        let low = lower(raw, &mut buf).unwrap_or("");
+        let capital = raw.starts_with(char::is_uppercase);
+        Word {
+            start,
+            end,
+            capital,
+            first: self.first.contains(low),
+            last: self.last.contains(low),
+            stop: self.stop.contains(low),
+            ambiguous: AMBIGUOUS.contains(&low),
+        }
+    }
+}
+
+/// The slot opened by the one or two words before `s`.
+fn slot(text: &str, s: usize, prev: [Option<(usize, usize)>; 2]) -> Slot {
+    let Some((p0s, p0e)) = prev[0] else {
+        return Slot::Free;
+    };
+    let sep = &text[p0e..s];
+    let mut b0 = [0u8; 64];
+    let mut b1 = [0u8; 64];
+    let w0 = lower(&text[p0s..p0e], &mut b0).unwrap_or("");
+    let w1 = prev[1]
+        .and_then(|(a, b)| lower(&text[a..b], &mut b1))
+        .unwrap_or("");
+    if SIGN_OFF.contains(&w0)
+        && sep
+            .trim_matches([' ', ',', '!', '.', '\n', '\r', '-'])
+            .is_empty()
+    {
+        return Slot::Strong;
+    }
+    if sep.contains('\n') {
+        return Slot::Free;
+    }
+    if HONORIFIC.contains(&w0) || (TITLES.contains(&w0) && HONORIFIC.contains(&w1)) {
+        return Slot::Honorific;
+    }
+    if w0 == "name" && sep.contains(':') {
+        return Slot::Strong;
+    }
+    let pair_intro = matches!(
+        (w1, w0),
+        ("name", "ist")
+            | ("name", "is")
+            | ("hier", "ist")
+            | ("this", "is")
+            | ("i", "am")
+            | ("ich", "heiße")
+            | ("ich", "heisse")
+    );
+    if pair_intro || GREETING.contains(&w0) || FIELD.contains(&w0) {
+        return Slot::Strong;
+    }
+    if WEAK.contains(&w0) {
+        return Slot::Weak;
+    }
+    Slot::Free
+}
+
+/// The next word (letters, with inner hyphens and apostrophes) at or after `from`.
+fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
+    let rest = text.get(from..)?;
+    let off = rest.find(char::is_alphabetic)?;
+    let start = from + off;
+    let mut end = start;
+    let mut chars = text[start..].char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let inner =
+            matches!(c, '-' | '\'' | '’') && chars.peek().is_some_and(|&(_, n)| n.is_alphabetic());
+        if c.is_alphabetic() || inner {
+            end = start + i + c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    Some((start, end))
+}
+
+fn line_start(text: &str, s: usize) -> bool {
+    text[..s].trim_end_matches([' ', '\t']).ends_with('\n') || text[..s].trim().is_empty()
+}
+
+fn line_rest_empty(text: &str, end: usize) -> bool {
+    let rest = text[end..].split('\n').next().unwrap_or("");
+    !rest.chars().any(char::is_alphanumeric)
+}
+
+fn sentence_start(text: &str, s: usize) -> bool {
+    let before = text[..s].trim_end();
+    before.is_empty() || before.ends_with(['.', '!', '?', '\n', ':'])
+}
+
+const HONORIFIC: &[&str] = &[
+    "herr", "herrn", "frau", "hr", "fr", "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "doktor",
+    "sir",
+];
+const TITLES: &[&str] = &["dr", "prof", "med", "dipl", "ing"];
+const GREETING: &[&str] = &[
+    "hallo",
+    "hi",
+    "hey",
+    "moin",
+    "servus",
+    "liebe",
+    "lieber",
+    "dear",
+    "hello",
+    "geehrte",
+    "geehrter",
+    "hiya",
+    "salut",
+    "ciao",
+    "morning",
+    "afternoon",
+    "evening",
+];
+const SIGN_OFF: &[&str] = &[
+    "grüße",
+    "grüsse",
+    "gruesse",
+    "gruß",
+    "gruss",
+    "lg",
+    "vg",
+    "mfg",
+    "danke",
+    "thanks",
+    "cheers",
+    "regards",
+    "wishes",
+    "sincerely",
+    "tschüss",
+    "bye",
+    "dank",
+    "greetings",
+    "best",
+];
+const FIELD: &[&str] = &[
+    "heiße",
+    "heisse",
+    "inhaber",
+    "kontoinhaber",
+    "empfänger",
+    "recipient",
+    "holder",
+    "patient",
+    "patientin",
+    "ansprechpartner",
+    "namens",
+    "named",
+    "called",
+    "spricht",
+    "i\'m",
+    "namen",
+    "name",
+];
+const WEAK: &[&str] = &[
+    "bei",
+    "von",
+    "für",
+    "mit",
+    "an",
+    "und",
+    "and",
+    "bin",
+    "with",
+    "from",
+    "for",
+    "to",
+    "ist",
+    "is",
+    "kollegin",
+    "kollege",
+    "tochter",
+    "sohn",
+    "mann",
+    "frau",
+    "nachbar",
+    "nachbarin",
+    "colleague",
+    "daughter",
+    "son",
+    "husband",
+    "wife",
+    "neighbour",
+    "doctor",
+    "friend",
+    "freundin",
+    "freund",
+];
+/// First names that are also common words: only in a slot.
+const AMBIGUOUS: &[&str] = &[
+    "mark", "will", "rose", "may", "hope", "frank", "grace", "faith", "joy", "summer", "april",
+    "ernst", "paris", "rich", "bill", "art", "max", "ben", "long", "mai", "lang", "sonntag",
+    "winter", "wolf", "klein", "said", "can", "deniz", "nur", "ivy", "violet", "holly", "daisy",
+    "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so",
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! Phone numbers: a permissive candidate regex for the written forms people
+//! use, validated against libphonenumber metadata (`phonenumber` crate,
+//! default region DE). Order, invoice and product context rejects numbers
+//! that are valid by shape but are references.
+
+use phonenumber::country;
+use regex::Regex;
+
+use super::structured::{NEGATIVE_CONTEXT, context_score};
+use super::text::{any_ci, before, next_char, prev_char};
+use super::{Hit, Label};
+
+/// The phone-number detector.
+#[derive(Debug)]
+pub(crate) struct Phones {
+    candidate: Regex,
+}
+
+// === impl Phones ===
+
+impl Phones {
+    pub(crate) fn new() -> Result<Self, regex::Error> {
+        let candidate = Regex::new(
+            r"(?x)
+            (?: (?:\+|00)\d{1,3}[\ \-/.]?(?:\(0\)[\ ]?)? (?:\(\d{1,5}\)|\d{1,5})
+              | \(0\d{1,5}\) | 0\d{1,5} )
+            (?:[\ \-/.]?\d{1,8}){1,5}",
+        )?;
+        Ok(Self { candidate })
+    }
+
+    /// Appends the validated phone numbers in `text` to `out`.
+    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+        if text.bytes().filter(u8::is_ascii_digit).count() < 7 {
+            return;
+        }
+        for m in self.candidate.find_iter(text) {
+            let (start, mut end) = (m.start(), m.end());
+            if prev_char(text, start).is_some_and(|c| c.is_alphanumeric() || c == '+') {
+                continue;
+            }
+            // A trailing separator group can swallow the next number; trim
+            // the last group when the whole does not validate.
+            let mut tries = 0;
+            while tries < 3 {
+                if let Some(score) = self.score(text, start, end) {
+                    out.push(Hit::new(Label::PhoneNumber, start, end, score));
+                    break;
+                }
+                match text[start..end].rfind([' ', '-', '/', '.']) {
+                    Some(i) if i > 4 => end = start + i,
+                    _ => break,
+                }
+                tries += 1;
+            }
+        }
+    }
+
+    fn score(&self, text: &str, start: usize, end: usize) -> Option<f32> {
+        if next_char(text, end).is_some_and(|c| c.is_alphanumeric()) {
+            return None;
+        }
+        let raw = &text[start..end];
+        let digits = raw.bytes().filter(u8::is_ascii_digit).count();
+        if !(7..=15).contains(&digits) || looks_like_date(raw) {
+            return None;
+        }
+        if any_ci(before(text, start, 30), NEGATIVE_CONTEXT) {
+            return None;
+        }
+        valid(raw).then(|| 0.7 + context_score(text, start, PHONE_CONTEXT))
+    }
+}
+
+/// Parses with region DE and asks libphonenumber whether the number exists.
+fn valid(raw: &str) -> bool {
+    // `+49 (0)30 …`: the trunk zero in parentheses is a written convention
+    // the parser does not know.
+    let cleaned;
+    let input = if raw.contains("(0)") {
+        cleaned = raw.replacen("(0)", "", 1);
+        cleaned.as_str()
+    } else {
+        raw
+    };
+    phonenumber::parse(Some(country::Id::DE), input).is_ok_and(|n| phonenumber::is_valid(&n))
+}
+
+/// `12.03.2024`-like strings are dates, not numbers.
+fn looks_like_date(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.len() == 10 && b[2] == b[5] && matches!(b[2], b'.' | b'/' | b'-')
+}
+
+const PHONE_CONTEXT: &[&str] = &[
+    "tel",
+    "telefon",
+    "handy",
+    "mobil",
+    "nummer",
+    "anruf",
+    "rückruf",
+    "erreichbar",
+    "whatsapp",
+    "phone",
+    "call",
+    "number",
+    "reach",
+    "mobile",
+    "fax",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        Phones::new().map(|p| p.detect(text, &mut out)).ok();
+        out.iter().map(|h| &text[h.start..h.end]).collect()
+    }
+
+    #[test]
+    fn german_written_forms_are_found() {
+        for n in [
+            "+49 151 23456789",
+            "0151/23456789",
+            "0151-234 567 89",
+            "(030) 1234567",
+            "0049 30 12345678",
+            "+49 (0)30 12345678",
+            "+49-170-5463523",
+        ] {
+            assert_eq!(found(&format!("Tel: {n}, danke")), vec![n], "{n}");
+        }
+    }
+
+    #[test]
+    fn order_numbers_and_dates_are_not_phone_numbers() {
+        assert!(found("Bestellung 0262827679 ist unterwegs").is_empty());
+        assert!(found("am 12.03.2024 geliefert").is_empty());
+        assert!(found("Preis 49,99 €").is_empty());
+    }
+}

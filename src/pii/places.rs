@@ -1,0 +1,288 @@
+//! STREET_ADDRESS, ZIP_CODE and CITY.
+//!
+//! Streets: a street-type suffix (`-straße`, `-weg`, `-allee` …) or a
+//! preposition form (`Am Markt`, `An der Kirche`) followed by a house number;
+//! UK `14 Harrow Road`. Postcodes: a plausible 5-digit PLZ followed by a town,
+//! or right after a street; 4-digit AT/CH codes and UK postcodes only next to
+//! a known town / street. Towns: the word(s) after a postcode, or a gazetteer
+//! town after a residence phrase (`wohne in`, `Grüße aus`, `born in`).
+
+use regex::Regex;
+
+use super::gazetteer::Gazetteer;
+use super::text::{any_ci, before, isolated, next_char, prev_char};
+use super::{Hit, Label, PiiError};
+
+/// The address detectors.
+#[derive(Debug)]
+pub(crate) struct Places {
+    street: Regex,
+    uk_street: Regex,
+    zip: Regex,
+    uk_zip: Regex,
+    cities: Gazetteer,
+}
+
+// === impl Places ===
+
+impl Places {
+    pub(crate) fn new() -> Result<Self, PiiError> {
+        let number = r"\s?\d{1,4}(?:\s?[a-zA-Z](?-u:\b))?(?:\s?[-/]\s?\d{1,4}[a-zA-Z]?)?";
+        let suffix = r"(?:straße|strasse|str\.|str|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|berg|hof|park|promenade|wall|graben|feld|garten|gärten|kamp|brücke|tor|stieg|zeile|winkel|kai|grund|höhe|anger|twiete|bogen|terrasse|wiese|hang|siedlung|graben|chaussee)";
+        let prep = r"(?:am|an der|an den|an dem|auf dem|auf der|auf den|im|zum|zur|unter den|hinter der|hinter dem|vor dem|bei der|beim|alte|alter|neue|neuer|am alten|an der alten)";
+        let street = format!(
+            r"(?i)(?-u:\b)(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
+        );
+        Ok(Self {
+            street: Regex::new(&street)?,
+            uk_street: Regex::new(
+                r"(?i)(?-u:\b)\d{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
+            )?,
+            zip: Regex::new(r"(?-u:\b)\d{4,5}(?-u:\b)")?,
+            uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
+            cities: Gazetteer::from_lines(include_str!("data/cities.txt"))?,
+        })
+    }
+
+    /// Appends street, postcode and town findings in `text` to `out`.
+    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+        let first = out.len();
+        if text.bytes().any(|b| b.is_ascii_digit()) {
+            self.streets(text, out);
+            self.zips(text, first, out);
+        }
+        self.context_cities(text, out);
+    }
+
+    fn streets(&self, text: &str, out: &mut Vec<Hit>) {
+        for c in self.street.captures_iter(text) {
+            let (Some(m), Some(num)) = (c.get(0), c.get(2).or_else(|| c.name("num"))) else {
+                continue;
+            };
+            if prev_char(text, m.start()).is_some_and(char::is_alphabetic) {
+                continue;
+            }
+            let name = &text[m.start()..num.start()];
+            let glued = !name.ends_with('.')
+                && name.ends_with(char::is_alphabetic)
+                && !num.as_str().starts_with(char::is_whitespace);
+            let prep_glued = glued
+                && PREP_START.iter().any(|p| {
+                    name.len() > p.len()
+                        && name.is_char_boundary(p.len())
+                        && name[..p.len()].eq_ignore_ascii_case(p)
+                });
+            if prep_glued || any_ci(name, STREET_STOP) || not_a_house_number(text, m.end()) {
+                continue;
+            }
+            out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.85));
+        }
+        for m in self.uk_street.find_iter(text) {
+            out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.8));
+        }
+    }
+
+    fn zips(&self, text: &str, first: usize, out: &mut Vec<Hit>) {
+        for m in self.zip.find_iter(text) {
+            let five = m.len() == 5;
+            let after_ref = text[..m.start()].ends_with(['-', '#', '/', '.', ':']);
+            if five && !plausible_plz(m.as_str())
+                || !isolated(text, m.start(), m.end())
+                || after_ref
+            {
+                continue;
+            }
+            if text[m.end()..].starts_with(['.', ',', '-', '/']) && next_is_digit(text, m.end() + 1)
+            {
+                continue;
+            }
+            let after_street = out[first..].iter().any(|h| {
+                h.label == Label::StreetAddress && h.end <= m.start() && m.start() - h.end <= 4
+            });
+            let city = self.city_after(text, m.end(), five);
+            match city {
+                Some((s, e, known)) if five || known => {
+                    out.push(Hit::new(Label::ZipCode, m.start(), m.end(), 0.85));
+                    out.push(Hit::new(Label::City, s, e, if known { 0.9 } else { 0.7 }));
+                }
+                _ if after_street && five => {
+                    out.push(Hit::new(Label::ZipCode, m.start(), m.end(), 0.7));
+                }
+                _ => {}
+            }
+        }
+        for m in self.uk_zip.find_iter(text) {
+            let near_street = out[first..].iter().any(|h| {
+                h.label == Label::StreetAddress && h.end <= m.start() && m.start() - h.end <= 40
+            });
+            if near_street {
+                out.push(Hit::new(Label::ZipCode, m.start(), m.end(), 0.75));
+            }
+        }
+    }
+
+    /// The town right after a postcode: a gazetteer entry, or (for a German
+    /// PLZ) a capitalised word that is not a stop word.
+    fn city_after(
+        &self,
+        text: &str,
+        zip_end: usize,
+        allow_unknown: bool,
+    ) -> Option<(usize, usize, bool)> {
+        let gap = text[zip_end..].len() - text[zip_end..].trim_start_matches([' ', '\t']).len();
+        let at = zip_end + gap;
+        if gap == 0 || gap > 2 {
+            return None;
+        }
+        if let Some(end) = self.cities.match_at(text, at) {
+            return Some((at, end, true));
+        }
+        if !allow_unknown || !next_char(text, at).is_some_and(char::is_uppercase) {
+            return None;
+        }
+        let word_len = text[at..]
+            .find(|c: char| !(c.is_alphabetic() || c == '-'))
+            .unwrap_or(text.len() - at);
+        let word = &text[at..at + word_len];
+        (word_len >= 3 && !CITY_STOP.iter().any(|s| s.eq_ignore_ascii_case(word))).then_some((
+            at,
+            at + word_len,
+            false,
+        ))
+    }
+
+    /// Gazetteer towns after a residence phrase.
+    fn context_cities(&self, text: &str, out: &mut Vec<Hit>) {
+        for (s, e) in self.cities.find_iter(text) {
+            let ctx = before(text, s, 24);
+            let strong = any_ci(ctx, STRONG_CITY_CONTEXT);
+            let weak = ends_with_word(ctx, &["in", "nach", "aus", "from", "to", "bei", "near"]);
+            let ambiguous = AMBIGUOUS_CITIES
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&text[s..e]));
+            if strong || (weak && !ambiguous) {
+                out.push(Hit::new(Label::City, s, e, if strong { 0.85 } else { 0.6 }));
+            }
+        }
+    }
+}
+
+fn ends_with_word(ctx: &str, words: &[&str]) -> bool {
+    let t = ctx.trim_end();
+    words.iter().any(|w| {
+        t.len() >= w.len()
+            && t.is_char_boundary(t.len() - w.len())
+            && t[t.len() - w.len()..].eq_ignore_ascii_case(w)
+            && !t[..t.len() - w.len()].ends_with(char::is_alphanumeric)
+    })
+}
+
+/// House numbers are not followed by units, times or prices.
+fn not_a_house_number(text: &str, end: usize) -> bool {
+    let rest = text[end..].trim_start();
+    let unit = [
+        "uhr", "h ", "min", "%", "€", "eur", "kwh", "jahre", "tage", "euro", "mg", "stück", "x ",
+    ];
+    text[end..].starts_with([':', ',']) && next_is_digit(text, end + 1)
+        || text[end..].starts_with('.') && next_is_digit(text, end + 1)
+        || unit.iter().any(|u| {
+            rest.len() >= u.len()
+                && rest.is_char_boundary(u.len())
+                && rest[..u.len()].eq_ignore_ascii_case(u)
+        })
+}
+
+fn next_is_digit(text: &str, i: usize) -> bool {
+    text.as_bytes().get(i).is_some_and(u8::is_ascii_digit)
+}
+
+/// German PLZ: 01001–99998 without the unused leading pairs.
+fn plausible_plz(s: &str) -> bool {
+    let lead = &s[..2];
+    !matches!(lead, "00" | "05" | "43" | "62")
+}
+
+const PREP_START: &[&str] = &[
+    "am ", "an ", "auf ", "im ", "zum ", "zur ", "unter ", "hinter ", "vor ", "bei ", "beim ",
+];
+const STREET_STOP: &[&str] = &[
+    "rechnung",
+    "bestellung",
+    "auftrag",
+    "vertrag",
+    "nummer",
+    "ticket",
+    "kunden",
+    "gutschein",
+    "code",
+    "version",
+    "jahr",
+    "monat",
+    "woche",
+    "tag ",
+    "mai",
+    "juni",
+    "juli",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
+    "januar",
+    "februar",
+    "märz",
+    "april",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "dezember",
+    "ende",
+    "anfang",
+    "zimmer",
+    "raum",
+    "seite",
+    "kapitel",
+    "termin",
+    "platz ",
+];
+const CITY_STOP: &[&str] = &[
+    "kwh", "Stück", "Euro", "EUR", "Uhr", "Punkte", "Meter", "Liter",
+];
+const STRONG_CITY_CONTEXT: &[&str] = &[
+    "wohne in",
+    "wohnen in",
+    "wohnhaft in",
+    "grüße aus",
+    "gruesse aus",
+    "grüsse aus",
+    "geboren in",
+    "born in",
+    "live in",
+    "living in",
+    "moved to",
+    "umzug nach",
+    "ziehe nach",
+    "gezogen nach",
+    "umgezogen nach",
+    "wohnort",
+    "ort:",
+    "city:",
+    "town:",
+    "greetings from",
+    "regards from",
+    "komme aus",
+    "come from",
+    "i'm from",
+    "bin aus",
+    "von ",
+];
+const AMBIGUOUS_CITIES: &[&str] = &[
+    "Essen", "Halle", "Hof", "Singen", "Zug", "Leer", "Marl", "Bern", "Biel", "Goch", "Weiden",
+    "Hamm", "Bingen", "Peine", "Soest", "Verden", "Wesel", "Celle", "Homburg", "Minden",
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,345 @@
+//! Detectors for identifiers with a fixed shape: candidates come from one
+//! regex per shape, and only candidates that pass the check digit (or the
+//! parser) become findings. Context words move the score.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use regex::Regex;
+
+use super::checks;
+use super::text::{any_ci, before, compact, isolated, next_char, prev_char};
+use super::{Hit, Label};
+
+/// Compiled regexes for the structured identifiers.
+#[derive(Debug)]
+pub(crate) struct Structured {
+    email: Regex,
+    iban: Regex,
+    card: Regex,
+    tax: Regex,
+    vat: Regex,
+    rvnr: Regex,
+    kvnr: Regex,
+    doc: Regex,
+    ipv4: Regex,
+    ipv6: Regex,
+}
+
+// === impl Structured ===
+
+impl Structured {
+    pub(crate) fn new() -> Result<Self, regex::Error> {
+        Ok(Self {
+            email: Regex::new(
+                r"[\p{L}\p{N}_%+-][\p{L}\p{N}._%+-]*@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}",
+            )?,
+            iban: Regex::new(r"(?i)(?-u:\b)[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,30}")?,
+            card: Regex::new(
+                r"(?-u:\b)(?:\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{13,19})(?-u:\b)",
+            )?,
+            tax: Regex::new(
+                r"(?-u:\b)(?:\d{11}|\d{2} \d{3} \d{3} \d{3}|\d{3} \d{3} \d{3} \d{2})(?-u:\b)",
+            )?,
+            vat: Regex::new(r"(?-u:\b)(?:DE|de) ?(?:\d{9}|\d{3} \d{3} \d{3})(?-u:\b)")?,
+            rvnr: Regex::new(r"(?i)(?-u:\b)\d{2}[ -]?\d{6}[ -]?[a-z][ -]?\d{2}[ -]?\d(?-u:\b)")?,
+            kvnr: Regex::new(r"(?i)(?-u:\b)[a-z]\d{9}(?-u:\b)")?,
+            doc: Regex::new(r"(?i)(?-u:\b)[cfghjklmnprtvwxyz][0-9cfghjklmnprtvwxyz]{8}\d(?-u:\b)")?,
+            ipv4: Regex::new(r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)")?,
+            ipv6: Regex::new(r"(?i)(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}")?,
+        })
+    }
+
+    /// Appends all structured findings in `text` to `out`.
+    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+        // Every identifier below has at least one digit, and all but the
+        // document numbers and IPs at least nine: skip passes that cannot match.
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        if text.contains('@') {
+            self.emails(text, out);
+        }
+        if digits == 0 {
+            return;
+        }
+        if digits >= 9 {
+            self.ibans(text, out);
+            self.cards(text, out);
+            self.tax_ids(text, out);
+            self.vat_ids(text, out);
+            self.rvnrs(text, out);
+            self.kvnrs(text, out);
+        }
+        self.documents(text, out);
+        self.ipv4s(text, out);
+        if text.contains(':') {
+            self.ipv6s(text, out);
+        }
+    }
+
+    fn emails(&self, text: &str, out: &mut Vec<Hit>) {
+        for m in self.email.find_iter(text) {
+            out.push(Hit::new(Label::EmailAddress, m.start(), m.end(), 0.95));
+        }
+    }
+
+    fn ibans(&self, text: &str, out: &mut Vec<Hit>) {
+        for m in self.iban.find_iter(text) {
+            let Some(end) = iban_end(m.as_str()).map(|n| m.start() + n) else {
+                continue;
+            };
+            let raw = &text[m.start()..end];
+            if isolated(text, m.start(), end) && checks::iban(raw) {
+                out.push(Hit::new(Label::IbanCode, m.start(), end, 1.0));
+            }
+        }
+    }
+
+    fn cards(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut buf = [0u8; 24];
+        for m in self.card.find_iter(text) {
+            let Some(digits) = compact(m.as_str(), &mut buf) else {
+                continue;
+            };
+            if glued_to_number(text, m.start(), m.end()) {
+                continue;
+            }
+            if checks::luhn(m.as_str()) && checks::card_issuer_ok(digits) {
+                let ctx = context_score(text, m.start(), CARD_CONTEXT);
+                out.push(Hit::new(Label::CreditCard, m.start(), m.end(), 0.8 + ctx));
+            }
+        }
+    }
+
+    fn tax_ids(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut buf = [0u8; 16];
+        for m in self.tax.find_iter(text) {
+            let Some(digits) = compact(m.as_str(), &mut buf) else {
+                continue;
+            };
+            if glued_to_number(text, m.start(), m.end()) || !checks::tax_id(digits) {
+                continue;
+            }
+            if any_ci(before(text, m.start(), 40), NEGATIVE_CONTEXT) {
+                continue;
+            }
+            let ctx = context_score(text, m.start(), TAX_CONTEXT);
+            out.push(Hit::new(Label::DeTaxId, m.start(), m.end(), 0.7 + ctx));
+        }
+    }
+
+    fn vat_ids(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut buf = [0u8; 16];
+        for m in self.vat.find_iter(text) {
+            let Some(chars) = compact(m.as_str(), &mut buf) else {
+                continue;
+            };
+            if isolated(text, m.start(), m.end()) && checks::vat_id(&chars[2..]) {
+                out.push(Hit::new(Label::DeVatId, m.start(), m.end(), 0.95));
+            }
+        }
+    }
+
+    fn rvnrs(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut buf = [0u8; 16];
+        for m in self.rvnr.find_iter(text) {
+            let Some(chars) = compact(m.as_str(), &mut buf) else {
+                continue;
+            };
+            if !glued_to_number(text, m.start(), m.end()) && checks::rvnr(chars) {
+                let ctx = context_score(text, m.start(), RVNR_CONTEXT);
+                out.push(Hit::new(
+                    Label::DeSocialSecurity,
+                    m.start(),
+                    m.end(),
+                    0.8 + ctx,
+                ));
+            }
+        }
+    }
+
+    fn kvnrs(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut buf = [0u8; 16];
+        for m in self.kvnr.find_iter(text) {
+            let Some(chars) = compact(m.as_str(), &mut buf) else {
+                continue;
+            };
+            if checks::kvnr(chars) && !any_ci(before(text, m.start(), 30), NEGATIVE_CONTEXT) {
+                let ctx = context_score(text, m.start(), KVNR_CONTEXT);
+                out.push(Hit::new(
+                    Label::DeHealthInsurance,
+                    m.start(),
+                    m.end(),
+                    0.6 + ctx,
+                ));
+            }
+        }
+    }
+
+    fn documents(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut buf = [0u8; 16];
+        for m in self.doc.find_iter(text) {
+            let Some(chars) = compact(m.as_str(), &mut buf) else {
+                continue;
+            };
+            let mixed = chars.iter().any(u8::is_ascii_digit)
+                && chars[1..9].iter().any(u8::is_ascii_alphabetic);
+            if !checks::icao(chars) || any_ci(before(text, m.start(), 30), NEGATIVE_CONTEXT) {
+                continue;
+            }
+            let passport = matches!(chars[0], b'C' | b'F' | b'G' | b'H' | b'J' | b'K');
+            let (label, words) = if passport {
+                (Label::DePassport, PASSPORT_CONTEXT)
+            } else {
+                (Label::DeIdCard, ID_CONTEXT)
+            };
+            let ctx = context_score(text, m.start(), words);
+            let base = if mixed { 0.6 } else { 0.45 };
+            out.push(Hit::new(label, m.start(), m.end(), base + ctx));
+        }
+    }
+
+    fn ipv4s(&self, text: &str, out: &mut Vec<Hit>) {
+        for m in self.ipv4.find_iter(text) {
+            let dotted = |c: Option<char>| c == Some('.');
+            if dotted(prev_char(text, m.start())) || continues_number(text, m.end()) {
+                continue;
+            }
+            if m.as_str().parse::<Ipv4Addr>().is_err() {
+                continue;
+            }
+            if any_ci(before(text, m.start(), 25), VERSION_CONTEXT) {
+                continue;
+            }
+            out.push(Hit::new(Label::IpAddress, m.start(), m.end(), 0.9));
+        }
+    }
+
+    fn ipv6s(&self, text: &str, out: &mut Vec<Hit>) {
+        for m in self.ipv6.find_iter(text) {
+            let hexish = |c: char| c.is_ascii_hexdigit() || c == ':';
+            if prev_char(text, m.start()).is_some_and(hexish) {
+                continue;
+            }
+            let s = m.as_str();
+            let trimmed = if s.ends_with(':') && !s.ends_with("::") {
+                &s[..s.len() - 1]
+            } else {
+                s
+            };
+            if trimmed.bytes().filter(|&b| b == b':').count() < 2 {
+                continue;
+            }
+            if trimmed.parse::<Ipv6Addr>().is_ok() {
+                out.push(Hit::new(
+                    Label::IpAddress,
+                    m.start(),
+                    m.start() + trimmed.len(),
+                    0.9,
+                ));
+            }
+        }
+    }
+}
+
+/// Byte length of the IBAN at the start of `s` (its country's length in
+/// alphanumerics), if `s` holds that many.
+fn iban_end(s: &str) -> Option<usize> {
+    let cc = s.get(..2)?.to_ascii_uppercase();
+    let want = checks::iban_length(cc.as_bytes())?;
+    let mut seen = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() {
+            seen += 1;
+            if seen == want {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+/// True if the match continues a longer number (`1234 5678` glued on by a
+/// separator and more digits), which makes it part of something else.
+fn glued_to_number(text: &str, start: usize, end: usize) -> bool {
+    if !isolated(text, start, end) {
+        return true;
+    }
+    let sep_digit_before = {
+        let b = before(text, start, 2).as_bytes();
+        b.len() == 2 && b[1] == b'-' && b[0].is_ascii_digit()
+    };
+    sep_digit_before || continues_number(text, end)
+}
+
+fn continues_number(text: &str, end: usize) -> bool {
+    let rest = text.as_bytes().get(end..).unwrap_or(&[]);
+    matches!(rest, [b'.' | b'-' | b'/' | b',', d, ..] if d.is_ascii_digit())
+        || next_char(text, end).is_some_and(|c| c.is_ascii_digit())
+}
+
+/// 0.0–0.3 extra score if a context word is within 40 bytes before `start`.
+pub(crate) fn context_score(text: &str, start: usize, words: &[&str]) -> f32 {
+    if any_ci(before(text, start, 40), words) {
+        0.3
+    } else {
+        0.0
+    }
+}
+
+const CARD_CONTEXT: &[&str] = &["karte", "card", "visa", "mastercard", "amex", "kredit"];
+const TAX_CONTEXT: &[&str] = &["steuer", "tax", "idnr", "identifikationsnummer", "tin"];
+const RVNR_CONTEXT: &[&str] = &[
+    "sozialvers",
+    "sv-n",
+    "rentenvers",
+    "social security",
+    "pension",
+    "versicherungsnummer",
+    "rvnr",
+];
+const KVNR_CONTEXT: &[&str] = &[
+    "kv-n",
+    "kk-n",
+    "versicherten",
+    "vers.-nr",
+    "krankenk",
+    "health insurance",
+    "insurance",
+    "egk",
+    "gesundheitskarte",
+    "kasse",
+];
+const PASSPORT_CONTEXT: &[&str] = &["pass", "reisepass"];
+const ID_CONTEXT: &[&str] = &[
+    "ausweis", "id card", "id-card", "identity", "perso", "karte",
+];
+const VERSION_CONTEXT: &[&str] = &["version", "firmware", "update", " v.", "build", "release"];
+/// Words that make a number an order, invoice, ticket or tracking reference.
+pub(crate) const NEGATIVE_CONTEXT: &[&str] = &[
+    "bestell",
+    "order",
+    "auftrag",
+    "rechnung",
+    "invoice",
+    "ticket",
+    "sendung",
+    "tracking",
+    "kundennummer",
+    "kunden-nr",
+    "customer",
+    "vertrag",
+    "contract",
+    "zähler",
+    "meter",
+    "artikel",
+    "art.-nr",
+    "product",
+    "ean",
+    "gutschein",
+    "voucher",
+    "referenz",
+    "reference",
+    "mandat",
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+use super::*;
+
+fn found(text: &str) -> Vec<(Label, &str)> {
+    let mut out = Vec::new();
+    if let Ok(s) = Structured::new() {
+        s.detect(text, &mut out);
+    }
+    out.iter()
+        .map(|h| (h.label, &text[h.start..h.end]))
+        .collect()
+}
+
+fn labels_in(text: &str) -> Vec<Label> {
+    found(text).into_iter().map(|(l, _)| l).collect()
+}
+
+#[test]
+fn valid_identifiers_are_found_with_their_label() {
+    let cases = [
+        (
+            "IBAN DE89 3704 0044 0532 0130 00.",
+            Label::IbanCode,
+            "DE89 3704 0044 0532 0130 00",
+        ),
+        (
+            "Karte 4111 1111 1111 1111 bitte",
+            Label::CreditCard,
+            "4111 1111 1111 1111",
+        ),
+        (
+            "Steuer-ID: 86 095 742 719",
+            Label::DeTaxId,
+            "86 095 742 719",
+        ),
+        ("USt-IdNr. DE 136 695 976", Label::DeVatId, "DE 136 695 976"),
+        (
+            "SV-Nr.: 15 070649 C 103",
+            Label::DeSocialSecurity,
+            "15 070649 C 103",
+        ),
+        ("KV-Nr.: A123456780", Label::DeHealthInsurance, "A123456780"),
+        ("Reisepass C01X00T478", Label::DePassport, "C01X00T478"),
+        ("Ausweis L01X00T471", Label::DeIdCard, "L01X00T471"),
+        (
+            "mail an max.muster@example.org!",
+            Label::EmailAddress,
+            "max.muster@example.org",
+        ),
+        ("IP 192.0.2.44 gesperrt", Label::IpAddress, "192.0.2.44"),
+        (
+            "from 2001:db8::8a2e:370:7334 today",
+            Label::IpAddress,
+            "2001:db8::8a2e:370:7334",
+        ),
+    ];
+    for (text, label, value) in cases {
+        assert!(
+            found(text).contains(&(label, value)),
+            "{text}: {:?}",
+            found(text)
+        );
+    }
+}
+
+#[test]
+fn changed_check_digits_are_rejected() {
+    for text in [
+        "IBAN DE89 3704 0044 0532 0130 01",
+        "Karte 4111 1111 1111 1112",
+        "Steuer-ID: 86 095 742 718",
+        "USt-IdNr. DE136695977",
+        "SV-Nr.: 15 070649 C 104",
+        "KV-Nr.: A123456781",
+        "Reisepass C01X00T479",
+    ] {
+        assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+    }
+}
+
+#[test]
+fn look_alikes_are_not_flagged() {
+    for text in [
+        "Bestellung 302-4829104-1192837 ist raus",
+        "Sendung 00340434161094042557 unterwegs",
+        "Ticket INC0012345 und #48392",
+        "Preis €1,299.00 oder 49,99 €",
+        "Version 4.12.0.3 installiert",
+        "Gläubiger-ID DE98ZZZ09999999999",
+        "Gutschein 1234 5678 9012 3456",
+        "Termin um 14:30 oder 10:30:00",
+    ] {
+        assert!(labels_in(text).is_empty(), "{text}: {:?}", found(text));
+    }
+}

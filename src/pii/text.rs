@@ -1,0 +1,77 @@
+//! Small allocation-free helpers over UTF-8 text and byte offsets.
+
+/// The character just before byte offset `i`.
+pub(crate) fn prev_char(text: &str, i: usize) -> Option<char> {
+    text.get(..i)?.chars().next_back()
+}
+
+/// The character at byte offset `i`.
+pub(crate) fn next_char(text: &str, i: usize) -> Option<char> {
+    text.get(i..)?.chars().next()
+}
+
+/// True if `[start, end)` is not glued to letters or digits on either side.
+pub(crate) fn isolated(text: &str, start: usize, end: usize) -> bool {
+    !prev_char(text, start).is_some_and(char::is_alphanumeric)
+        && !next_char(text, end).is_some_and(char::is_alphanumeric)
+}
+
+/// Up to `n` bytes of text before `start`, cut at a character boundary.
+pub(crate) fn before(text: &str, start: usize, n: usize) -> &str {
+    let mut from = start.saturating_sub(n);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    text.get(from..start).unwrap_or("")
+}
+
+/// ASCII case-insensitive substring test (needles are ASCII or exact).
+pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// True if any needle occurs in `hay` (ASCII case-insensitive).
+pub(crate) fn any_ci(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| contains_ci(hay, n))
+}
+
+/// Copies the ASCII digits and letters of `raw` into `buf` (upper-cased),
+/// returning the used prefix, or `None` if `buf` is too small.
+pub(crate) fn compact<'a>(raw: &str, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+    let mut n = 0;
+    for b in raw.bytes().filter(u8::is_ascii_alphanumeric) {
+        *buf.get_mut(n)? = b.to_ascii_uppercase();
+        n += 1;
+    }
+    buf.get(..n)
+}
+
+/// Lower-cases `word` into `buf` without allocating; `None` if it does not fit.
+pub(crate) fn lower<'a>(word: &str, buf: &'a mut [u8; 64]) -> Option<&'a str> {
+    let mut n = 0;
+    for c in word.chars().flat_map(char::to_lowercase) {
+        let len = c.len_utf8();
+        let dst = buf.get_mut(n..n + len)?;
+        c.encode_utf8(dst);
+        n += len;
+    }
+    std::str::from_utf8(buf.get(..n)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_stop_at_char_boundaries() {
+        let t = "äöü 123 üß";
+        assert_eq!(before(t, 7, 5), "öü ");
+    }
+
+    #[test]
+    fn lower_handles_umlauts() {
+        let mut buf = [0u8; 64];
+        assert_eq!(lower("MÜLLER", &mut buf), Some("müller"));
+    }
+}
