@@ -19,8 +19,9 @@ use crate::config::Config;
 use crate::egress::{EgressError, Upstream};
 use crate::ingress::{BodyLimits, Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
+use crate::pii::{Engine, PiiError, PiiKeys};
 use crate::pipeline::{Gateway, GatewayParts};
-use crate::policy::{Policy, PolicyError};
+use crate::policy::{Policy, PolicyCell, PolicyError};
 use crate::pseudonym::{PseudonymKey, Vault, VaultError};
 use crate::webhook::InboxError;
 
@@ -42,6 +43,9 @@ pub enum StartError {
     /// The audit log could not be opened or written.
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
+    /// The PII engine could not be built.
+    #[error(transparent)]
+    Pii(#[from] PiiError),
     /// The identity vault could not be opened.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -75,7 +79,7 @@ pub struct RunningGateway {
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     audit: AuditLog,
-    gateway: Arc<Gateway>,
+    policy: Arc<PolicyCell>,
     policy_file: std::path::PathBuf,
     processor: inbound::ProcessorHandle,
 }
@@ -108,7 +112,7 @@ impl RunningGateway {
             .with_policy(&policy.sha256, &policy.version);
         self.audit.append(loaded).await?;
         tracing::info!(version = %policy.version, sha256 = %policy.sha256, "policy reloaded");
-        self.gateway.replace_policy(policy);
+        self.policy.replace(policy);
         Ok(())
     }
 
@@ -134,62 +138,39 @@ pub fn audit_settings(config: &Config) -> AuditSettings {
     }
 }
 
+/// Services shared by the send path and the inbound side.
+pub(crate) struct Core {
+    pub(crate) policy: Arc<PolicyCell>,
+    pub(crate) audit: AuditLog,
+    pub(crate) pseudonyms: PseudonymKey,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) pii: Arc<Engine>,
+}
+
 /// Builds the pipeline and starts the public and admin listeners.
 pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
-    let policy = Policy::load(&config.policy_file)?;
-    let audit = open_audit(config, &policy).await?;
-    // Loads the phone-number metadata now rather than in the first request.
-    let _ = crate::phone::E164::parse("+4930123456");
-    let upstream = Upstream::from_config(&config.upstream, &config.secrets.meta_access_token)?;
-    let tls = match &config.server.tls {
-        Some(t) => Some(TlsAcceptor::from(server_config(t)?)),
-        None => None,
-    };
-    let metrics = Arc::new(Metrics::default());
-    let limits = BodyLimits {
-        max_bytes: config.server.max_body_bytes,
-        read_timeout: config.server.body_read_timeout,
-    };
-    let pseudonyms = PseudonymKey::new(&config.secrets.pseudonym_key);
-    let vault = Arc::new(Vault::open(
-        &config.vault_db_path(),
-        &config.secrets.pseudonym_key,
-    )?);
+    let core = open_core(config).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let (webhook, processor) = inbound::start(
-        config,
-        audit.clone(),
-        pseudonyms.clone(),
-        Arc::clone(&vault),
-        &mut tasks,
-        &shutdown_rx,
-    )?;
+    let (webhook, processor) = inbound::start(config, &core, &mut tasks, &shutdown_rx)?;
+    let metrics = Arc::new(Metrics::default());
     let gateway = Arc::new(Gateway::new(GatewayParts {
         clients: Clients::new(&config.clients),
-        policy,
-        upstream,
+        policy: Arc::clone(&core.policy),
+        upstream: Upstream::from_config(&config.upstream, &config.secrets.meta_access_token)?,
         metrics: Arc::clone(&metrics),
-        limits,
-        audit: audit.clone(),
-        pseudonyms,
-        vault,
+        limits: BodyLimits {
+            max_bytes: config.server.max_body_bytes,
+            read_timeout: config.server.body_read_timeout,
+        },
+        audit: core.audit.clone(),
+        pseudonyms: core.pseudonyms.clone(),
+        vault: Arc::clone(&core.vault),
         webhook,
+        pii: Arc::clone(&core.pii),
+        pii_keys: PiiKeys::from_secret(&config.secrets.pseudonym_key),
     }));
-    let mut addrs = Vec::new();
-    for addr in &config.server.listen {
-        let listener = Listener::bind(*addr, &config.server, tls.clone())
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: *addr,
-                source,
-            })?;
-        addrs.push(listener.local_addr().map_err(|source| StartError::Bind {
-            addr: *addr,
-            source,
-        })?);
-        tasks.spawn(listener.run(Arc::clone(&gateway), shutdown_rx.clone(), DRAIN));
-    }
+    let addrs = bind_public(config, &gateway, &mut tasks, &shutdown_rx).await?;
     let admin = config.admin.listen;
     let admin_listener = TcpListener::bind(admin)
         .await
@@ -215,11 +196,55 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         admin_addr,
         shutdown,
         tasks,
-        audit,
-        gateway,
+        audit: core.audit,
+        policy: core.policy,
         policy_file: config.policy_file.clone(),
         processor,
     })
+}
+
+/// Policy, audit log, keys, vault and PII engine, in that order.
+async fn open_core(config: &Config) -> Result<Core, StartError> {
+    let policy = Policy::load(&config.policy_file)?;
+    let audit = open_audit(config, &policy).await?;
+    // Loads the phone-number metadata now rather than in the first request.
+    let _ = crate::phone::E164::parse("+4930123456");
+    Ok(Core {
+        policy: Arc::new(PolicyCell::new(policy)),
+        audit,
+        pseudonyms: PseudonymKey::new(&config.secrets.pseudonym_key),
+        vault: Arc::new(Vault::open(
+            &config.vault_db_path(),
+            &config.secrets.pseudonym_key,
+        )?),
+        pii: Arc::new(Engine::new()?),
+    })
+}
+
+/// Binds every public listener and starts serving.
+async fn bind_public(
+    config: &Config,
+    gateway: &Arc<Gateway>,
+    tasks: &mut JoinSet<()>,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Vec<SocketAddr>, StartError> {
+    let tls = match &config.server.tls {
+        Some(t) => Some(TlsAcceptor::from(server_config(t)?)),
+        None => None,
+    };
+    let mut addrs = Vec::new();
+    for addr in &config.server.listen {
+        let bind_error = |source| StartError::Bind {
+            addr: *addr,
+            source,
+        };
+        let listener = Listener::bind(*addr, &config.server, tls.clone())
+            .await
+            .map_err(bind_error)?;
+        addrs.push(listener.local_addr().map_err(bind_error)?);
+        tasks.spawn(listener.run(Arc::clone(gateway), shutdown.clone(), DRAIN));
+    }
+    Ok(addrs)
 }
 
 /// Opens the audit log and records the start and the loaded policy.

@@ -13,7 +13,7 @@
 //! * forward: substitute Meta's token and send once (`egress`)
 //! * inspect: pass the answer through or map upstream failures (`egress`)
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -30,14 +30,15 @@ use crate::error::{ApiError, ErrorSource};
 use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, read_json_body};
 use crate::message::{Recipient, SendRequest};
 use crate::observability::Metrics;
-use crate::policy::{Permit, Policy};
+use crate::pii::{ActionCount, Engine, Operator, PiiKeys, transform};
+use crate::policy::{Permit, Policy, PolicyCell};
 use crate::pseudonym::{PseudonymKey, SubjectId, Vault};
 use crate::webhook::WebhookEndpoint;
 
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
     clients: Clients,
-    policy: RwLock<Arc<Policy>>,
+    policy: Arc<PolicyCell>,
     upstream: Upstream,
     metrics: Arc<Metrics>,
     limits: BodyLimits,
@@ -45,6 +46,8 @@ pub struct Gateway {
     pseudonyms: PseudonymKey,
     vault: Arc<Vault>,
     webhook: WebhookEndpoint,
+    pii: Arc<Engine>,
+    pii_keys: PiiKeys,
     rng: SystemRandom,
 }
 
@@ -52,8 +55,8 @@ pub struct Gateway {
 pub struct GatewayParts {
     /// Internal clients.
     pub clients: Clients,
-    /// The messaging policy.
-    pub policy: Policy,
+    /// The messaging policy in force.
+    pub policy: Arc<PolicyCell>,
     /// Where allowed sends go.
     pub upstream: Upstream,
     /// Metrics registry.
@@ -68,6 +71,42 @@ pub struct GatewayParts {
     pub vault: Arc<Vault>,
     /// Meta's webhook callback.
     pub webhook: WebhookEndpoint,
+    /// The PII engine.
+    pub pii: Arc<Engine>,
+    /// Keys of the `pseudonymise` and `encrypt` operators.
+    pub pii_keys: PiiKeys,
+}
+
+/// What the redact phase did: counts per label and operator, never values.
+#[derive(Debug, Default)]
+struct Redaction {
+    actions: Vec<ActionCount>,
+    changed: bool,
+}
+
+impl Redaction {
+    fn add(&mut self, actions: &[ActionCount]) {
+        for a in actions {
+            match self
+                .actions
+                .iter_mut()
+                .find(|x| x.label == a.label && x.operator == a.operator)
+            {
+                Some(x) => x.count += a.count,
+                None => self.actions.push(*a),
+            }
+        }
+    }
+}
+
+fn with_pii(record: Record, actions: &[ActionCount]) -> Record {
+    actions.iter().fold(record, |r, a| {
+        r.with_pii(
+            a.label.as_str(),
+            a.operator.to_string(),
+            u32::try_from(a.count).unwrap_or(u32::MAX),
+        )
+    })
 }
 
 /// Who asked, under which policy snapshot, with which trace id.
@@ -92,7 +131,7 @@ impl Gateway {
     pub fn new(parts: GatewayParts) -> Self {
         Self {
             clients: parts.clients,
-            policy: RwLock::new(Arc::new(parts.policy)),
+            policy: parts.policy,
             upstream: parts.upstream,
             metrics: parts.metrics,
             limits: parts.limits,
@@ -100,6 +139,8 @@ impl Gateway {
             pseudonyms: parts.pseudonyms,
             vault: parts.vault,
             webhook: parts.webhook,
+            pii: parts.pii,
+            pii_keys: parts.pii_keys,
             rng: SystemRandom::new(),
         }
     }
@@ -107,19 +148,7 @@ impl Gateway {
     /// The policy in force; each request takes one snapshot, so a reload
     /// never splits a decision across two policies.
     pub fn policy(&self) -> Arc<Policy> {
-        match self.policy.read() {
-            Ok(p) => Arc::clone(&p),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    /// Puts a new policy in force for all following requests.
-    pub fn replace_policy(&self, policy: Policy) {
-        let new = Arc::new(policy);
-        match self.policy.write() {
-            Ok(mut p) => *p = new,
-            Err(poisoned) => *poisoned.into_inner() = new,
-        }
+        self.policy.current()
     }
 
     /// The metrics registry.
@@ -198,16 +227,23 @@ impl Gateway {
             policy: &policy,
             trace_id,
         };
-        let (request, permit) = match self.classify_and_decide(&body, &route, &policy) {
+        let (mut request, permit) = match self.classify_and_decide(&body, &route, &policy) {
             Ok(decided) => decided,
             Err((subject, error)) => {
-                self.record_denial(&ctx, subject, &error).await;
+                self.record_denial(&ctx, subject, &error, &[]).await;
                 return Err(error);
             }
         };
         let subject = self.subject_of(&request);
+        let redaction = match self.redact(&mut request, &policy) {
+            Ok(redaction) => redaction,
+            Err((error, blocked)) => {
+                self.record_denial(&ctx, subject, &error, &blocked).await;
+                return Err(error);
+            }
+        };
         let wire = self
-            .record_permit(&ctx, subject.clone(), &request, &permit)
+            .record_permit(&ctx, subject.clone(), &request, &permit, &redaction)
             .await?;
         let result = self.forward(&route, wire, permit).await;
         self.record_upstream_result(&client, subject, &result, trace_id)
@@ -231,6 +267,54 @@ impl Gateway {
         Ok((request, permit))
     }
 
+    /// redact: every text site through the PII engine under the outbound
+    /// rules. Returns what was done (counts only), or the refusal when a
+    /// category the policy blocks was found.
+    fn redact(
+        &self,
+        request: &mut SendRequest,
+        policy: &Policy,
+    ) -> Result<Redaction, (ApiError, Vec<ActionCount>)> {
+        let mut redaction = Redaction::default();
+        let mut blocked = None;
+        request.for_each_text_mut(&mut |_site, text| {
+            if blocked.is_some() {
+                return;
+            }
+            let findings = self.pii.detect(text);
+            if findings.is_empty() {
+                return;
+            }
+            match transform(text, &findings, &policy.pii_outbound, &self.pii_keys) {
+                Ok(done) => {
+                    redaction.changed |= done.text != *text;
+                    *text = done.text;
+                    redaction.add(&done.actions);
+                }
+                Err(b) => blocked = Some(b.label),
+            }
+        });
+        match blocked {
+            None => Ok(redaction),
+            Some(label) => {
+                let error = ApiError::forbidden(
+                    "pii.blocked",
+                    format!(
+                        "the message contains {label} data, which the policy does not allow to be sent over WhatsApp"
+                    ),
+                );
+                Err((
+                    error,
+                    vec![ActionCount {
+                        label,
+                        operator: Operator::Block,
+                        count: 1,
+                    }],
+                ))
+            }
+        }
+    }
+
     /// audit: the allow decision is durably recorded before anything leaves;
     /// returns the exact bytes that were recorded and will be forwarded.
     async fn record_permit(
@@ -239,6 +323,7 @@ impl Gateway {
         subject: Option<SubjectId>,
         request: &SendRequest,
         permit: &Permit,
+        redaction: &Redaction,
     ) -> Result<Bytes, ApiError> {
         let trace_id = ctx.trace_id;
         let wire = request.to_wire_bytes().map_err(|_| {
@@ -248,9 +333,13 @@ impl Gateway {
                 "the request could not be serialised",
             )
         })?;
-        let record = self
-            .decision_record(ctx, subject)
-            .with_decision(Decision::Allow)
+        let decision = if redaction.changed {
+            Decision::Modify
+        } else {
+            Decision::Allow
+        };
+        let record = with_pii(self.decision_record(ctx, subject), &redaction.actions)
+            .with_decision(decision)
             .with_rule_ids(permit.rules.iter().copied())
             .with_content(&self.pseudonyms, &wire);
         self.audit.append(record).await.map_err(|e| {
@@ -266,10 +355,10 @@ impl Gateway {
         ctx: &DecisionContext<'_>,
         subject: Option<SubjectId>,
         error: &ApiError,
+        pii: &[ActionCount],
     ) {
         let trace_id = ctx.trace_id;
-        let record = self
-            .decision_record(ctx, subject)
+        let record = with_pii(self.decision_record(ctx, subject), pii)
             .with_decision(Decision::Deny)
             .with_rule_ids([error.rule]);
         if let Err(e) = self.audit.append(record).await {

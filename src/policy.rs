@@ -8,11 +8,13 @@
 //! quiet hours join here with the consent ledger (issue 5).
 
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::message::{Recipient, SendRequest};
+use crate::pii::Rules;
 use crate::pseudonym::hex;
 
 /// A loaded, validated policy.
@@ -23,7 +25,17 @@ pub struct Policy {
     /// SHA-256 of the exact file bytes (hex); recorded with every decision.
     pub sha256: String,
     groups: GroupRules,
+    /// What happens to personal data found in outbound messages.
+    pub pii_outbound: Rules,
+    /// What happens to personal data in inbound messages delivered to
+    /// clients in pseudonym mode.
+    pub pii_inbound: Rules,
 }
+
+/// The policy in force, shared by the send path and the webhook processor;
+/// replaced whole on reload.
+#[derive(Debug)]
+pub struct PolicyCell(RwLock<Arc<Policy>>);
 
 /// Proof that a request passed the policy; forwarding requires one.
 #[derive(Debug)]
@@ -58,12 +70,49 @@ pub enum PolicyError {
 struct RawPolicy {
     version: String,
     groups: GroupRules,
+    #[serde(default)]
+    pii: RawPii,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPii {
+    #[serde(default)]
+    outbound: toml::Table,
+    #[serde(default)]
+    inbound: toml::Table,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GroupRules {
     allow_group_sends: bool,
+}
+
+// === impl PolicyCell ===
+
+impl PolicyCell {
+    /// A cell holding `policy`.
+    pub fn new(policy: Policy) -> Self {
+        Self(RwLock::new(Arc::new(policy)))
+    }
+
+    /// The policy in force now (a snapshot: later reloads do not change it).
+    pub fn current(&self) -> Arc<Policy> {
+        match self.0.read() {
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Puts `policy` in force.
+    pub fn replace(&self, policy: Policy) {
+        let new = Arc::new(policy);
+        match self.0.write() {
+            Ok(mut p) => *p = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
 }
 
 /// Rule id: customers are never messaged in groups that expose their numbers.
@@ -91,10 +140,19 @@ impl Policy {
         if raw.version.trim().is_empty() {
             return Err("version: must not be empty".into());
         }
+        let rules = |t: &toml::Table, key: &str| {
+            Rules::from_table(t).map_err(|e| {
+                let problems: Vec<String> =
+                    e.problems.iter().map(|p| format!("{key}.{p}")).collect();
+                problems.join("; ")
+            })
+        };
         Ok(Self {
             version: raw.version,
             sha256: hex(&crate::ingress::sha256(bytes)),
             groups: raw.groups,
+            pii_outbound: rules(&raw.pii.outbound, "pii.outbound")?,
+            pii_inbound: rules(&raw.pii.inbound, "pii.inbound")?,
         })
     }
 
@@ -135,6 +193,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("allow_grups"), "{err}");
+    }
+
+    #[test]
+    fn pii_rules_with_unknown_labels_or_operators_fail_naming_the_key() {
+        let text = b"version = \"1\"\n[groups]\nallow_group_sends = false\n[pii.outbound]\nIBAN = \"mask:4\"\nPERSON = \"hide\"\n";
+        let err = Policy::from_bytes(text).unwrap_err();
+        assert!(err.contains("pii.outbound.IBAN"), "{err}");
+        assert!(err.contains("pii.outbound.PERSON"), "{err}");
     }
 
     #[test]

@@ -9,12 +9,13 @@ use std::thread::JoinHandle;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use super::StartError;
-use crate::audit::AuditLog;
+use super::{Core, StartError};
 use crate::config::Config;
 use crate::ingress::BodyLimits;
-use crate::pseudonym::{PseudonymKey, Vault};
-use crate::webhook::{Deliverer, Inbox, Processor, WebhookEndpoint, WebhookSecrets, WebhookSinks};
+use crate::pii::{PiiKeys, transform};
+use crate::webhook::{
+    Deliverer, Inbox, Processor, TextTransform, WebhookEndpoint, WebhookSecrets, WebhookSinks,
+};
 
 /// The running processor thread.
 pub(super) struct ProcessorHandle {
@@ -26,14 +27,16 @@ pub(super) struct ProcessorHandle {
 /// Builds the endpoint, starts the processor and the deliverers.
 pub(super) fn start(
     config: &Config,
-    audit: AuditLog,
-    pseudonyms: PseudonymKey,
-    vault: Arc<Vault>,
+    core: &Core,
     tasks: &mut JoinSet<()>,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<(WebhookEndpoint, ProcessorHandle), StartError> {
     let db = config.webhook_db_path();
     let key = config.secrets.pseudonym_key;
+    let storage = |e: String| StartError::Storage {
+        path: db.clone(),
+        source: std::io::Error::other(e),
+    };
     let inbox = Inbox::open(&db, &key, 4096)?;
     let clients: Vec<_> = config
         .clients
@@ -43,6 +46,7 @@ pub(super) fn start(
         .map(Arc::new)
         .collect();
     let deliver = Arc::new(Notify::new());
+    let vault = Arc::clone(&core.vault);
     let processor = Processor::new(
         db.clone(),
         key,
@@ -50,58 +54,69 @@ pub(super) fn start(
         clients.clone(),
         Arc::clone(&deliver),
     )
-    .map_err(|e| StartError::Storage {
-        path: db.clone(),
-        source: std::io::Error::other(e),
-    })?;
+    .map_err(|e| storage(e.to_string()))?
+    .with_text_transform(inbound_text(core, &key));
     let (wake, wake_rx) = sync_channel(1);
     let stop = Arc::new(AtomicBool::new(false));
     let thread_stop = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
         .name("webhook-processor".into())
         .spawn(move || processor.run(wake_rx, thread_stop))
-        .map_err(|source| StartError::Storage {
-            path: db.clone(),
-            source,
-        })?;
+        .map_err(|e| storage(e.to_string()))?;
     for client in clients {
-        let deliverer =
-            Deliverer::new(db.clone(), key, client, Arc::clone(&deliver)).map_err(|e| {
-                StartError::Storage {
-                    path: db.clone(),
-                    source: std::io::Error::other(e),
-                }
-            })?;
+        let deliverer = Deliverer::new(db.clone(), key, client, Arc::clone(&deliver))
+            .map_err(|e| storage(e.to_string()))?;
         tasks.spawn(deliverer.run(shutdown.clone()));
     }
+    let endpoint = endpoint(config, core, inbox, wake.clone());
+    let handle = ProcessorHandle {
+        stop,
+        wake,
+        thread: Some(thread),
+    };
+    Ok((endpoint, handle))
+}
+
+fn endpoint(config: &Config, core: &Core, inbox: Inbox, wake: SyncSender<()>) -> WebhookEndpoint {
     let secrets = WebhookSecrets {
         app_secret: config.secrets.meta_app_secret.clone(),
         verify_token: config.secrets.meta_verify_token.clone(),
     };
     let sinks = WebhookSinks {
         inbox,
-        audit,
-        processor: wake.clone(),
+        audit: core.audit.clone(),
+        processor: wake,
     };
     let limits = BodyLimits {
         max_bytes: config.webhook.max_body_bytes,
         read_timeout: config.server.body_read_timeout,
     };
-    let endpoint = WebhookEndpoint::new(
+    WebhookEndpoint::new(
         config.webhook.path.clone(),
         secrets,
         sinks,
-        pseudonyms,
+        core.pseudonyms.clone(),
         limits,
-    );
-    Ok((
-        endpoint,
-        ProcessorHandle {
-            stop,
-            wake,
-            thread: Some(thread),
-        },
-    ))
+    )
+}
+
+/// Inbound free text for clients in pseudonym mode: the PII engine under
+/// the `[pii.inbound]` rules of the policy in force. A category the policy
+/// blocks withholds the whole text.
+fn inbound_text(core: &Core, key: &[u8; 32]) -> TextTransform {
+    let engine = Arc::clone(&core.pii);
+    let policy = Arc::clone(&core.policy);
+    let keys = PiiKeys::from_secret(key);
+    Box::new(move |text: &mut String| {
+        let findings = engine.detect(text);
+        if findings.is_empty() {
+            return;
+        }
+        match transform(text, &findings, &policy.current().pii_inbound, &keys) {
+            Ok(done) => *text = done.text,
+            Err(blocked) => *text = format!("[{} withheld]", blocked.label),
+        }
+    })
 }
 
 // === impl ProcessorHandle ===

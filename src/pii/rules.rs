@@ -23,6 +23,9 @@ pub enum Operator {
     },
     /// Replace with a stable keyed token `[PERSON:…]` (same value, same token).
     Pseudonymise,
+    /// Leave the value as it is; it is still counted in the audit record
+    /// (for example a customer's own name in a reply to them).
+    Keep,
     /// Replace with a reversible `[ENC:…]` token (AES-256-GCM).
     Encrypt,
     /// Refuse the whole message.
@@ -55,13 +58,14 @@ impl FromStr for Operator {
             "replace" => Self::Replace,
             "mask" => Self::Mask { keep_last: 4 },
             "pseudonymise" | "pseudonymize" => Self::Pseudonymise,
+            "keep" => Self::Keep,
             "encrypt" => Self::Encrypt,
             "block" => Self::Block,
             other => {
                 let n = other
                     .strip_prefix("mask:")
                     .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| format!("unknown operator {other:?} (expected redact, replace, mask[:N], pseudonymise, encrypt or block)"))?;
+                    .ok_or_else(|| format!("unknown operator {other:?} (expected keep, redact, replace, mask[:N], pseudonymise, encrypt or block)"))?;
                 Self::Mask { keep_last: n }
             }
         })
@@ -75,6 +79,7 @@ impl fmt::Display for Operator {
             Self::Replace => f.write_str("replace"),
             Self::Mask { keep_last } => write!(f, "mask:{keep_last}"),
             Self::Pseudonymise => f.write_str("pseudonymise"),
+            Self::Keep => f.write_str("keep"),
             Self::Encrypt => f.write_str("encrypt"),
             Self::Block => f.write_str("block"),
         }

@@ -164,6 +164,7 @@ pub fn reveal(token: &str, keys: &PiiKeys) -> Result<String, RevealError> {
 fn apply(out: &mut String, label: Label, op: Operator, value: &str, keys: &PiiKeys) {
     match op {
         Operator::Redact | Operator::Block => {}
+        Operator::Keep => out.push_str(value),
         Operator::Replace => {
             out.push('[');
             out.push_str(label.as_str());

@@ -9,7 +9,7 @@ use schleuse::webhook::sign;
 
 use crate::fake_upstream::{Behaviour, FakeUpstream, Recorded};
 use crate::harness::*;
-use crate::webhook::{inbound_text, post_webhook};
+use crate::webhook::{inbound_text, inbound_text_with, post_webhook};
 
 const CRM_SECRET: &str = "crm-webhook-secret";
 const APP_SECRET: &[u8] = b"test-app-secret";
@@ -160,5 +160,40 @@ async fn an_internal_system_that_answers_500_for_a_while_gets_everything_in_orde
     let mut sorted = ok.clone();
     sorted.dedup();
     assert_eq!(sorted.len(), 3, "each exactly once");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn inbound_text_goes_through_the_inbound_pii_rules() {
+    let crm = FakeUpstream::start(Behaviour::Fail(StatusCode::OK, "{}"), None).await;
+    let gw = gateway_delivering_to(&crm).await;
+    let body = inbound_text_with(
+        "wamid.PIIIN",
+        "Meine IBAN: DE89 3704 0044 0532 0130 00, mein Bruder ist unter +49 171 2345678 erreichbar.",
+    );
+    assert_eq!(
+        post_webhook(
+            &gw.url("/webhook"),
+            body.clone(),
+            Some(sign(APP_SECRET, &body))
+        )
+        .await,
+        StatusCode::OK
+    );
+    let got = wait_for(&crm, 1).await;
+    let v: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    let text = v
+        .pointer("/entry/0/changes/0/value/messages/0/text/body")
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert!(
+        !text.contains("3704 0044") && text.contains("[ENC:"),
+        "IBAN kept only encrypted: {text}"
+    );
+    assert!(
+        !text.contains("2345678") && text.contains("[PHONE_NUMBER:"),
+        "third-party number pseudonymised: {text}"
+    );
     gw.shutdown().await;
 }

@@ -12,6 +12,7 @@ mod cli;
 mod delivery;
 mod fake_upstream;
 mod harness;
+mod pii;
 mod pki;
 mod policy_reload;
 mod pseudonyms;

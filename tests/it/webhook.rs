@@ -25,8 +25,13 @@ const PSEUDONYM_KEY: [u8; 32] = {
 
 /// An inbound text as Meta sends it: ASCII-escaped JSON.
 pub fn inbound_text(wamid: &str) -> Vec<u8> {
+    inbound_text_with(wamid, "Wann \\u00f6ffnet die Filiale?")
+}
+
+/// An inbound text with the given (already JSON-escaped) body.
+pub fn inbound_text_with(wamid: &str, body: &str) -> Vec<u8> {
     format!(
-        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"300000000000001","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"493012345670","phone_number_id":"{PHONE_NUMBER_ID}"}},"contacts":[{{"profile":{{"name":"Paula Probe"}},"wa_id":"4915199999001"}}],"messages":[{{"from":"4915199999001","id":"{wamid}","timestamp":"1781100000","type":"text","text":{{"body":"Wann \u00f6ffnet die Filiale?"}}}}]}}}}]}}]}}"#
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"300000000000001","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"493012345670","phone_number_id":"{PHONE_NUMBER_ID}"}},"contacts":[{{"profile":{{"name":"Paula Probe"}},"wa_id":"4915199999001"}}],"messages":[{{"from":"4915199999001","id":"{wamid}","timestamp":"1781100000","type":"text","text":{{"body":"{body}"}}}}]}}}}]}}]}}"#
     )
     .into_bytes()
 }
