@@ -23,6 +23,7 @@ use crate::pii::{Engine, PiiError, PiiKeys};
 use crate::pipeline::{Gateway, GatewayParts};
 use crate::policy::{Policy, PolicyCell, PolicyError};
 use crate::pseudonym::{PseudonymKey, Vault, VaultError};
+use crate::sandbox::{Sandbox, run_status_emitter};
 use crate::webhook::InboxError;
 
 /// How long open connections may finish their requests at shutdown.
@@ -154,10 +155,15 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
     let mut tasks = JoinSet::new();
     let (webhook, processor) = inbound::start(config, &core, &mut tasks, &shutdown_rx)?;
     let metrics = Arc::new(Metrics::default());
+    let upstream = Upstream::from_config(&config.upstream, &config.secrets.meta_access_token)?;
+    let sandbox = match &upstream {
+        Upstream::Sandbox(s) => Some(s.clone()),
+        Upstream::Http(_) => None,
+    };
     let gateway = Arc::new(Gateway::new(GatewayParts {
         clients: Clients::new(&config.clients),
         policy: Arc::clone(&core.policy),
-        upstream: Upstream::from_config(&config.upstream, &config.secrets.meta_access_token)?,
+        upstream,
         metrics: Arc::clone(&metrics),
         limits: BodyLimits {
             max_bytes: config.server.max_body_bytes,
@@ -171,6 +177,9 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         pii_keys: PiiKeys::from_secret(&config.secrets.pseudonym_key),
     }));
     let addrs = bind_public(config, &gateway, &mut tasks, &shutdown_rx).await?;
+    if let (Some(sandbox), Some(addr)) = (sandbox, addrs.first()) {
+        start_sandbox_statuses(config, &sandbox, *addr, &mut tasks, &shutdown_rx);
+    }
     let admin = config.admin.listen;
     let admin_listener = TcpListener::bind(admin)
         .await
@@ -201,6 +210,28 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         policy_file: config.policy_file.clone(),
         processor,
     })
+}
+
+/// The sandbox reports on what it accepted through the gateway's own
+/// callback, like Meta would (plain HTTP listeners only).
+fn start_sandbox_statuses(
+    config: &Config,
+    sandbox: &Sandbox,
+    addr: SocketAddr,
+    tasks: &mut JoinSet<()>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    if config.server.tls.is_some() {
+        tracing::info!("sandbox status webhooks are off: the listener uses TLS");
+        return;
+    }
+    let Ok(callback) = format!("http://{addr}{}", config.webhook.path).parse() else {
+        return;
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    sandbox.emit_statuses(tx);
+    let secret = config.secrets.meta_app_secret.clone();
+    tasks.spawn(run_status_emitter(rx, callback, secret, shutdown.clone()));
 }
 
 /// Policy, audit log, keys, vault and PII engine, in that order.

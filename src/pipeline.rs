@@ -24,7 +24,7 @@ use hyper::body::Incoming;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::{AuditLog, Decision, Direction, Kind, Record};
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, IdentityMode};
 use crate::egress::{Upstream, UpstreamRequest, UpstreamResponse};
 use crate::error::{ApiError, ErrorSource};
 use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, read_json_body};
@@ -33,7 +33,7 @@ use crate::observability::Metrics;
 use crate::pii::{ActionCount, Engine, Operator, PiiKeys, transform};
 use crate::policy::{Permit, Policy, PolicyCell};
 use crate::pseudonym::{PseudonymKey, SubjectId, Vault};
-use crate::webhook::WebhookEndpoint;
+use crate::webhook::{Pseudonymiser, WebhookEndpoint};
 
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
@@ -248,7 +248,7 @@ impl Gateway {
         let result = self.forward(&route, wire, permit).await;
         self.record_upstream_result(&client, subject, &result, trace_id)
             .await;
-        result
+        result.map(|r| self.present(&client, r))
     }
 
     /// classify and decide: the typed request and the policy's permit, or
@@ -399,6 +399,30 @@ impl Gateway {
         match subject {
             Some(s) => record.with_subject(s),
             None => record,
+        }
+    }
+
+    /// What a client in pseudonym mode sees of Meta's answer: the same
+    /// pseudonyms its webhooks carry (`wamid.ps_…`, `pn_…`), so it can
+    /// correlate statuses without ever holding a number or a real wamid.
+    fn present(&self, client: &ClientConfig, response: UpstreamResponse) -> UpstreamResponse {
+        if client.identity_mode != IdentityMode::Pseudonym || !response.status.is_success() {
+            return response;
+        }
+        let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response.body) else {
+            return response;
+        };
+        let mut pseudonymiser = Pseudonymiser::new(&self.pseudonyms);
+        pseudonymiser.send_response(&mut body);
+        if let Err(e) = self.vault.remember(&pseudonymiser.mappings) {
+            tracing::error!(error = %e, "identity vault write failed; the pseudonyms in this answer may not resolve later");
+        }
+        match serde_json::to_vec(&body) {
+            Ok(bytes) => UpstreamResponse {
+                body: Bytes::from(bytes),
+                ..response
+            },
+            Err(_) => response,
         }
     }
 

@@ -6,23 +6,29 @@
 //! id, access token, body shape, recipient) and answers with Meta's success
 //! and error shapes and realistic `wamid.` ids. It can also run as its own
 //! HTTP server (`schleuse sandbox`) to stand in for graph.facebook.com in
-//! benchmarks. It does not simulate Meta's rate limits or delivery.
+//! benchmarks. When the gateway runs on the sandbox, each accepted send is
+//! followed by signed `sent`, `delivered` and `read` status webhooks to the
+//! gateway's own callback, so a demo shows the full round trip. It does not
+//! simulate Meta's rate limits or failures.
 
 mod server;
+mod statuses;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use crate::config::Secret;
 use crate::egress::{UpstreamRequest, UpstreamResponse};
 use crate::message::Endpoint;
 pub use server::serve;
+pub use statuses::{StatusJob, run_status_emitter};
 
 /// The sandbox upstream; cheap to clone.
 #[derive(Clone)]
@@ -34,6 +40,7 @@ struct Inner {
     phone_number_ids: BTreeSet<String>,
     token: Secret,
     rng: SystemRandom,
+    statuses: OnceLock<mpsc::Sender<StatusJob>>,
 }
 
 // === impl Sandbox ===
@@ -46,8 +53,15 @@ impl Sandbox {
                 phone_number_ids: phone_number_ids.into_iter().collect(),
                 token,
                 rng: SystemRandom::new(),
+                statuses: OnceLock::new(),
             }),
         }
+    }
+
+    /// From now on every accepted send is followed by `sent`, `delivered`
+    /// and `read` status webhooks, handed to `emitter` (see [`run_status_emitter`]).
+    pub fn emit_statuses(&self, emitter: mpsc::Sender<StatusJob>) {
+        let _ = self.inner.statuses.set(emitter);
     }
 
     /// The access token the sandbox expects.
@@ -98,7 +112,34 @@ impl Sandbox {
         if body.get("status").is_some() {
             return self.mark_read(&body);
         }
-        self.accept_send(req.endpoint, &body)
+        let answer = self.accept_send(req.endpoint, &body)?;
+        self.queue_statuses(&req.phone_number_id, &body, &answer);
+        Ok(answer)
+    }
+
+    fn queue_statuses(&self, phone_number_id: &str, body: &Value, answer: &Value) {
+        let Some(emitter) = self.inner.statuses.get() else {
+            return;
+        };
+        let Some(wamid) = answer.pointer("/messages/0/id").and_then(Value::as_str) else {
+            return;
+        };
+        let job = StatusJob {
+            phone_number_id: phone_number_id.to_owned(),
+            wamid: wamid.to_owned(),
+            recipient_id: answer
+                .pointer("/contacts/0/wa_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            recipient_user_id: answer
+                .pointer("/contacts/0/user_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            group_id: (body["recipient_type"] == "group")
+                .then(|| body["to"].as_str().unwrap_or("").to_owned()),
+        };
+        // A full queue drops statuses, never the send: they are a demo aid.
+        let _ = emitter.try_send(job);
     }
 
     fn mark_read(&self, body: &Value) -> Result<Value, (StatusCode, Value)> {

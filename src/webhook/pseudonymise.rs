@@ -78,6 +78,32 @@ impl<'k> Pseudonymiser<'k> {
         self.id_fields(value, &[("group_id", IdKind::Group)]);
     }
 
+    /// Rewrites a send API success answer: `contacts[].input`/`wa_id`/
+    /// `user_id` and `messages[].id`/`group_id`. Numbers are pseudonymised in
+    /// their digits form, as webhooks carry them.
+    pub fn send_response(&mut self, body: &mut Value) {
+        for contact in array_mut(body, "contacts") {
+            if let Some(Value::String(input)) = contact.get_mut("input") {
+                let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+                *input = if input.contains('.') || digits.is_empty() {
+                    self.pseudonym(IdKind::User, input)
+                } else {
+                    self.pseudonym(IdKind::Phone, &digits)
+                };
+            }
+            self.id_fields(
+                contact,
+                &[("wa_id", IdKind::Phone), ("user_id", IdKind::User)],
+            );
+        }
+        for message in array_mut(body, "messages") {
+            self.id_fields(
+                message,
+                &[("id", IdKind::Wamid), ("group_id", IdKind::Group)],
+            );
+        }
+    }
+
     fn contact(&mut self, contact: &mut Value) {
         self.id_fields(
             contact,

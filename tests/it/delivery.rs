@@ -197,3 +197,38 @@ async fn inbound_text_goes_through_the_inbound_pii_rules() {
     );
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sandbox_reports_sent_delivered_read_and_they_match_the_send_answer() {
+    let crm = FakeUpstream::start(Behaviour::Fail(StatusCode::OK, "{}"), None).await;
+    let gw = gateway_delivering_to(&crm).await;
+    let (status, body) = gw
+        .send(&text_message("+4915112345678", "Ihr Paket kommt heute"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let wamid = body["messages"][0]["id"].as_str().unwrap().to_owned();
+    let got = wait_for(&crm, 3).await;
+    let statuses: Vec<(String, String)> = got
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+        .map(|v| {
+            let s = v
+                .pointer("/entry/0/changes/0/value/statuses/0")
+                .unwrap()
+                .clone();
+            (
+                s["status"].as_str().unwrap().to_owned(),
+                s["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+        ["sent", "delivered", "read"]
+    );
+    assert!(
+        statuses.iter().all(|(_, id)| *id == wamid),
+        "the status ids match the pseudonymised send answer"
+    );
+    gw.shutdown().await;
+}

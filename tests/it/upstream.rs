@@ -44,10 +44,19 @@ async fn gateway_substitutes_metas_token_and_forwards_the_normalised_body() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        body["messages"][0]["id"], "wamid.FAKE",
-        "upstream answer passes through"
+    let wamid = body["messages"][0]["id"].as_str().unwrap();
+    assert!(
+        wamid.starts_with("wamid.ps_"),
+        "pseudonym-mode clients get the pseudonymised wamid: {body}"
     );
+    assert!(
+        body["contacts"][0]["wa_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("pn_"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains("4915112345678"), "{body}");
     let seen = fake.requests();
     assert_eq!(seen.len(), 1);
     assert_eq!(
@@ -152,5 +161,25 @@ async fn unreachable_upstream_is_502_and_not_sent() {
     let (code, details) = assert_cloud_error(&body);
     assert_eq!(code, 131016);
     assert!(details.contains("egress.upstream_unreachable"));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn plain_mode_clients_get_metas_answer_unchanged() {
+    let fake = FakeUpstream::start(Behaviour::Accept, None).await;
+    let gw = TestGateway::spawn_with(Options {
+        upstream: UpstreamSetup::Http {
+            base_url: fake.base_url.clone(),
+            ca_file: None,
+            request_timeout_ms: 5000,
+        },
+        client_extra_toml: "identity_mode = \"plain\"\n".into(),
+        ..Options::default()
+    })
+    .await;
+    let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["messages"][0]["id"], "wamid.FAKE");
+    assert_eq!(body["contacts"][0]["wa_id"], "4915112345678");
     gw.shutdown().await;
 }
