@@ -62,6 +62,14 @@ enum Command {
         #[command(subcommand)]
         command: schleuse::pii::cli::PiiCommand,
     },
+    /// Webhook delivery to internal systems.
+    Webhook {
+        /// Config file (default: ./schleuse-data/schleuse.toml).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -79,6 +87,12 @@ enum Command {
         #[arg(long)]
         access_token_file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Pending and parked deliveries per internal client.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +130,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit { config, command } => audit(config, command),
         Command::Pii { config, command } => pii(config, command),
+        Command::Webhook {
+            config,
+            command: WebhookCommand::Status,
+        } => webhook_status(config),
         Command::Policy {
             command: PolicyCommand::Check { files },
         } => check_policies(&files),
@@ -179,6 +197,31 @@ fn audit(
         &mut stdout,
         &resolve,
     )?)
+}
+
+fn webhook_status(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR).join("schleuse.toml"));
+    let config = load_config(&path)?;
+    let db = config.webhook_db_path();
+    if !db.exists() {
+        println!("no webhook has been received yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let queues = schleuse::webhook::queue_status(&db).context("reading the webhook outbox")?;
+    println!("client\tpending\tparked\thead_attempts");
+    for q in &queues {
+        println!(
+            "{}\t{}\t{}\t{}",
+            q.client, q.pending, q.parked, q.head_attempts
+        );
+    }
+    // Exit code 2 when something is parked, so monitoring can alert on it.
+    let parked = queues.iter().any(|q| q.parked > 0);
+    Ok(if parked {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn pii(

@@ -24,7 +24,7 @@ pub use delivery::Deliverer;
 pub use endpoint::{WebhookEndpoint, WebhookReply, WebhookSecrets, WebhookSinks};
 pub use events::{Event, Person, changes, events};
 pub use inbox::{Inbox, InboxError, StoredBatch, read_batches};
-pub use outbox::parked;
+pub use outbox::{QueueStatus, queue_status};
 pub use processor::{Learn, Processor, TextTransform};
 pub use pseudonymise::Pseudonymiser;
 pub use signature::{SignatureError, sign, verify};

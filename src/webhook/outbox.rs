@@ -156,11 +156,35 @@ pub(super) fn park(conn: &Connection, id: i64, attempts: u32, error: &str) -> ru
     Ok(())
 }
 
-/// Parked deliveries per client (visible to operators).
-pub fn parked(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+/// Queued and parked deliveries of one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStatus {
+    /// Client name.
+    pub client: String,
+    /// Waiting for (re)delivery.
+    pub pending: i64,
+    /// Given up on; kept for an operator.
+    pub parked: i64,
+    /// Attempts of the oldest pending delivery.
+    pub head_attempts: i64,
+}
+
+/// The outbox per client, for operators (`schleuse webhook status`).
+pub fn queue_status(path: &std::path::Path) -> rusqlite::Result<Vec<QueueStatus>> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut stmt = conn.prepare(
-        "SELECT client, count(*) FROM outbox WHERE parked = 1 GROUP BY client ORDER BY client",
+        "SELECT client, sum(parked = 0), sum(parked = 1),
+                coalesce((SELECT attempts FROM outbox o2 WHERE o2.client = o.client AND o2.parked = 0
+                          ORDER BY id LIMIT 1), 0)
+         FROM outbox o GROUP BY client ORDER BY client",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(QueueStatus {
+            client: r.get(0)?,
+            pending: r.get(1)?,
+            parked: r.get(2)?,
+            head_attempts: r.get(3)?,
+        })
+    })?;
     rows.collect()
 }
