@@ -1,0 +1,336 @@
+//! Ledger storage: the [`Ledger`] trait and its SQLite implementation.
+//!
+//! `{storage_dir}/consent.db`, WAL with `synchronous=FULL` (a recorded
+//! opt-out must survive a crash). Three tables: append-only consent events
+//! (with an `audited` outbox flag), the last inbound message per subject,
+//! and recent sends (for pair, frequency and mass-message limits). Only
+//! keyed pseudonyms and digests are stored.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{
+    Change, ConsentError, ContentDigest, Event, Evidence, Method, Purpose, SendFact, SubjectState,
+};
+use crate::pseudonym::SubjectId;
+
+/// The bounds of a state lookup (the policy builds it, see
+/// `Policy::state_query`).
+#[derive(Clone, Debug)]
+pub struct StateQuery {
+    /// Sends at or after this time are loaded.
+    pub sends_since: Timestamp,
+    /// The request's content digest and the start of the mass-message
+    /// period, when the mass rule needs a count.
+    pub content: Option<(ContentDigest, Timestamp)>,
+}
+
+/// A stored event with its ledger id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Row id.
+    pub id: i64,
+    /// The event.
+    pub event: Event,
+    /// Whether its audit entry was appended.
+    pub audited: bool,
+}
+
+/// The narrow storage interface (a PostgreSQL backend can implement it).
+pub trait Ledger {
+    /// Appends one consent event; returns its id.
+    fn append(&self, event: &Event) -> Result<i64, ConsentError>;
+    /// Appends all events in one transaction, or none.
+    fn append_all(&self, events: &[Event]) -> Result<Vec<i64>, ConsentError>;
+    /// Records an inbound message (opens or refreshes the window).
+    fn record_inbound(
+        &self,
+        subject: &SubjectId,
+        at: Timestamp,
+        message: Option<&str>,
+    ) -> Result<(), ConsentError>;
+    /// Records a forwarded send.
+    fn record_send(
+        &self,
+        subject: &SubjectId,
+        send: SendFact,
+        content: Option<&ContentDigest>,
+    ) -> Result<(), ConsentError>;
+    /// What the ledger knows about `subject` within the query's bounds.
+    fn state(&self, subject: &SubjectId, query: &StateQuery) -> Result<SubjectState, ConsentError>;
+    /// Every event about `subject`, oldest first.
+    fn events(&self, subject: &SubjectId) -> Result<Vec<StoredEvent>, ConsentError>;
+    /// Events whose audit entry is not yet appended, oldest first.
+    fn unaudited(&self, limit: usize) -> Result<Vec<StoredEvent>, ConsentError>;
+    /// Marks an event's audit entry as appended.
+    fn mark_audited(&self, id: i64) -> Result<(), ConsentError>;
+    /// Deletes send records older than `before` (storage limitation).
+    fn prune_sends(&self, before: Timestamp) -> Result<usize, ConsentError>;
+}
+
+/// The SQLite ledger. Not `Sync`: share it behind a mutex or a dedicated
+/// thread.
+#[derive(Debug)]
+pub struct SqliteLedger {
+    conn: Connection,
+}
+
+// === impl SqliteLedger ===
+
+impl SqliteLedger {
+    /// Opens (creating if needed) the ledger file.
+    pub fn open(path: &Path) -> Result<Self, ConsentError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::init(conn)
+    }
+
+    /// An in-memory ledger (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self, ConsentError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, ConsentError> {
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn })
+    }
+
+    fn insert(conn: &Connection, e: &Event) -> Result<i64, ConsentError> {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO consent_event (subject, at_ms, change, purpose, method, actor, \
+             text_version, message, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        stmt.execute(params![
+            e.subject.as_str(),
+            e.at.as_millisecond(),
+            e.change.as_str(),
+            e.purpose.as_ref().map(Purpose::as_str),
+            e.evidence.method.as_str(),
+            e.evidence.actor,
+            e.evidence.text_version,
+            e.evidence.message,
+            e.evidence.note,
+        ])?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn query_events(
+        &self,
+        sql: &str,
+        param: &dyn rusqlite::ToSql,
+        subject: Option<&SubjectId>,
+    ) -> Result<Vec<StoredEvent>, ConsentError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([param], |row| Ok(read_row(row, subject)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row??);
+        }
+        Ok(out)
+    }
+
+    fn last_inbound(&self, subject: &SubjectId) -> Result<Option<Timestamp>, ConsentError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT last_at_ms FROM inbound WHERE subject = ?1")?;
+        let ms: Option<i64> = stmt
+            .query_row([subject.as_str()], |r| r.get(0))
+            .optional()?;
+        ms.map(millis).transpose()
+    }
+
+    fn sends(&self, subject: &SubjectId, since: Timestamp) -> Result<Vec<SendFact>, ConsentError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at_ms, marketing FROM send WHERE subject = ?1 AND at_ms >= ?2",
+        )?;
+        let rows = stmt.query_map(params![subject.as_str(), since.as_millisecond()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (ms, marketing) = row?;
+            out.push(SendFact {
+                at: millis(ms)?,
+                marketing,
+            });
+        }
+        Ok(out)
+    }
+
+    fn same_content(
+        &self,
+        subject: &SubjectId,
+        digest: &ContentDigest,
+        since: Timestamp,
+    ) -> Result<u32, ConsentError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COUNT(DISTINCT subject) FROM send \
+             WHERE digest = ?1 AND at_ms >= ?2 AND subject <> ?3",
+        )?;
+        let n: i64 = stmt.query_row(
+            params![digest.as_str(), since.as_millisecond(), subject.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
+
+impl Ledger for SqliteLedger {
+    fn append(&self, event: &Event) -> Result<i64, ConsentError> {
+        Self::insert(&self.conn, event)
+    }
+
+    fn append_all(&self, events: &[Event]) -> Result<Vec<i64>, ConsentError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let ids = events
+            .iter()
+            .map(|e| Self::insert(&tx, e))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    fn record_inbound(
+        &self,
+        subject: &SubjectId,
+        at: Timestamp,
+        message: Option<&str>,
+    ) -> Result<(), ConsentError> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO inbound (subject, last_at_ms, message) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(subject) DO UPDATE SET last_at_ms = excluded.last_at_ms, \
+             message = excluded.message WHERE excluded.last_at_ms > inbound.last_at_ms",
+        )?;
+        stmt.execute(params![subject.as_str(), at.as_millisecond(), message])?;
+        Ok(())
+    }
+
+    fn record_send(
+        &self,
+        subject: &SubjectId,
+        send: SendFact,
+        content: Option<&ContentDigest>,
+    ) -> Result<(), ConsentError> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO send (subject, at_ms, marketing, digest) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![
+            subject.as_str(),
+            send.at.as_millisecond(),
+            send.marketing,
+            content.map(ContentDigest::as_str),
+        ])?;
+        Ok(())
+    }
+
+    fn state(&self, subject: &SubjectId, query: &StateQuery) -> Result<SubjectState, ConsentError> {
+        let events = self.events(subject)?;
+        let events: Vec<Event> = events.into_iter().map(|s| s.event).collect();
+        let mut state = SubjectState::from_events(&events);
+        state.last_inbound = self.last_inbound(subject)?;
+        state.recent_sends = self.sends(subject, query.sends_since)?;
+        if let Some((digest, since)) = &query.content {
+            state.same_content_recipients = self.same_content(subject, digest, *since)?;
+        }
+        Ok(state)
+    }
+
+    fn events(&self, subject: &SubjectId) -> Result<Vec<StoredEvent>, ConsentError> {
+        let sql = "SELECT id, subject, at_ms, change, purpose, method, actor, text_version, \
+                   message, note, audited FROM consent_event WHERE subject = ?1 \
+                   ORDER BY at_ms, id";
+        self.query_events(sql, &subject.as_str(), Some(subject))
+    }
+
+    fn unaudited(&self, limit: usize) -> Result<Vec<StoredEvent>, ConsentError> {
+        let sql = "SELECT id, subject, at_ms, change, purpose, method, actor, text_version, \
+                   message, note, audited FROM consent_event WHERE audited = 0 \
+                   ORDER BY id LIMIT ?1";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query_events(sql, &limit, None)
+    }
+
+    fn mark_audited(&self, id: i64) -> Result<(), ConsentError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE consent_event SET audited = 1 WHERE id = ?1")?;
+        stmt.execute([id])?;
+        Ok(())
+    }
+
+    fn prune_sends(&self, before: Timestamp) -> Result<usize, ConsentError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM send WHERE at_ms < ?1")?;
+        Ok(stmt.execute([before.as_millisecond()])?)
+    }
+}
+
+/// Reads one `consent_event` row. `known` avoids re-reading the subject.
+fn read_row(row: &Row<'_>, known: Option<&SubjectId>) -> Result<StoredEvent, ConsentError> {
+    let corrupt = |what: &str| ConsentError::Corrupt(what.to_owned());
+    let subject = match known {
+        Some(s) => s.clone(),
+        None => SubjectId::from_stored(row.get::<_, String>(1)?),
+    };
+    let change: String = row.get(3)?;
+    let purpose: Option<String> = row.get(4)?;
+    let method: String = row.get(5)?;
+    let event = Event {
+        subject,
+        at: millis(row.get(2)?)?,
+        change: Change::parse(&change).ok_or_else(|| corrupt("change"))?,
+        purpose: purpose.map(|p| Purpose::new(&p)).transpose()?,
+        evidence: Evidence {
+            method: Method::parse(&method).ok_or_else(|| corrupt("method"))?,
+            actor: row.get(6)?,
+            text_version: row.get(7)?,
+            message: row.get(8)?,
+            note: row.get(9)?,
+        },
+    };
+    Ok(StoredEvent {
+        id: row.get(0)?,
+        event,
+        audited: row.get(10)?,
+    })
+}
+
+fn millis(ms: i64) -> Result<Timestamp, ConsentError> {
+    Timestamp::from_millisecond(ms).map_err(|_| ConsentError::Corrupt("timestamp".into()))
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS consent_event (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    change TEXT NOT NULL,
+    purpose TEXT,
+    method TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    text_version TEXT,
+    message TEXT,
+    note TEXT,
+    audited INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS consent_event_subject ON consent_event (subject, at_ms, id);
+CREATE INDEX IF NOT EXISTS consent_event_outbox ON consent_event (id) WHERE audited = 0;
+CREATE TABLE IF NOT EXISTS inbound (
+    subject TEXT PRIMARY KEY,
+    last_at_ms INTEGER NOT NULL,
+    message TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS send (
+    subject TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    marketing INTEGER NOT NULL,
+    digest TEXT
+);
+CREATE INDEX IF NOT EXISTS send_subject ON send (subject, at_ms);
+CREATE INDEX IF NOT EXISTS send_digest ON send (digest, at_ms, subject);
+";
