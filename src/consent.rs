@@ -21,9 +21,11 @@ use crate::audit::{Kind, Record};
 use crate::pseudonym::SubjectId;
 
 pub mod cli;
+mod inbound;
 mod state;
 pub mod store;
 
+pub use inbound::{GATEWAY_ACTOR, inbound_events, marketing_stop};
 pub use state::{ConsentStatus, SendFact, SubjectState};
 pub use store::{Ledger, SqliteLedger, StateQuery, StoredEvent};
 

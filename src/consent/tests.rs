@@ -415,3 +415,50 @@ fn operator_grant_of_marketing_is_pending_and_revoke_without_purpose_revokes_all
     };
     assert!(cli_run(&ledger, unknown).is_err());
 }
+
+#[test]
+fn inbound_keywords_become_consent_events_with_the_message_as_evidence() {
+    let policy = Policy::from_bytes(DEFAULT).unwrap();
+    let subject = key().subject(PHONE);
+    let at = ts("2026-06-10T10:00:00Z");
+    let cases = [
+        ("Stop!", Some(KeywordAction::OptOut), Some(Change::OptedOut)),
+        (
+            "anmelden",
+            Some(KeywordAction::OptIn),
+            Some(Change::Requested),
+        ),
+        ("JA", Some(KeywordAction::Confirm), Some(Change::Confirmed)),
+        ("hilfe", Some(KeywordAction::Help), None),
+        ("Wann kommt mein Paket?", None, None),
+    ];
+    for (text, action, change) in cases {
+        let (got, events) =
+            inbound_events(&policy, &subject, at, text, Method::Keyword, Some("tok"));
+        assert_eq!(got, action, "{text}");
+        assert_eq!(events.first().map(|e| e.change), change, "{text}");
+        if let Some(e) = events.first() {
+            assert_eq!(e.evidence.message.as_deref(), Some("tok"));
+        }
+    }
+}
+
+#[test]
+fn opt_in_keyword_then_confirmation_grants_marketing_and_meta_stop_revokes_it() {
+    let policy = Policy::from_bytes(DEFAULT).unwrap();
+    let subject = key().subject(PHONE);
+    let mut events = Vec::new();
+    for (at, text) in [
+        ("2026-06-10T10:00:00Z", "START"),
+        ("2026-06-10T10:01:00Z", "ja"),
+    ] {
+        events.extend(inbound_events(&policy, &subject, ts(at), text, Method::Keyword, None).1);
+    }
+    assert!(SubjectState::from_events(&events).has_consent(&Purpose::marketing()));
+    events.push(marketing_stop(
+        &subject,
+        ts("2026-06-11T10:00:00Z"),
+        Method::MetaUserPreferences,
+    ));
+    assert!(!SubjectState::from_events(&events).has_consent(&Purpose::marketing()));
+}

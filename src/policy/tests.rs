@@ -12,7 +12,9 @@ const STRICT: &[u8] = include_bytes!("../../policies/strict.toml");
 const TO: &str = "+4915112345678";
 
 fn policy() -> Policy {
-    Policy::from_bytes(DEFAULT).unwrap()
+    static POLICY: std::sync::LazyLock<Policy> =
+        std::sync::LazyLock::new(|| Policy::from_bytes(DEFAULT).unwrap());
+    POLICY.clone()
 }
 
 fn ts(s: &str) -> Timestamp {
@@ -453,4 +455,49 @@ proptest! {
             prop_assert!(decision.is_err(), "allowed after opt-out: {sorted:?}");
         }
     }
+}
+
+#[test]
+fn policy_check_reports_each_file_and_fails_on_a_typo() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::str::from_utf8(DEFAULT).unwrap();
+    std::fs::write(&bad, text.replace("[mass]", "[mas]")).unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, DEFAULT).unwrap();
+    let mut out = Vec::new();
+    assert!(!cli::check(&[good.clone(), bad], &mut out).unwrap());
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("good.toml: ok"), "{out}");
+    assert!(
+        out.contains("mas: unknown key") && out.contains("mass: missing"),
+        "{out}"
+    );
+    assert!(cli::check(&[good], &mut Vec::new()).unwrap());
+}
+
+#[test]
+fn policy_explain_reads_the_ledger_and_prints_each_rule() {
+    use crate::consent::{Ledger, SqliteLedger};
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let key = PseudonymKey::new(&[4u8; 32]);
+    let subject = key.subject(TO);
+    ledger
+        .record_inbound(&subject, ts(NOW) - SignedDuration::from_hours(25), None)
+        .unwrap();
+    let body = serde_json::json!({
+        "messaging_product": "whatsapp", "to": TO, "type": "text", "text": {"body": "hallo"}
+    })
+    .to_string();
+    let mut out = Vec::new();
+    let allowed =
+        cli::explain(&policy(), &ledger, &key, body.as_bytes(), ts(NOW), &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(!allowed);
+    assert!(out.contains("DENY  window.free_form_hours"), "{out}");
+    assert!(
+        out.contains("decision: DENY window.free_form_hours (code 131047, HTTP 400)"),
+        "{out}"
+    );
+    assert!(!out.contains("4915112345678"), "{out}");
 }
