@@ -396,6 +396,23 @@ fn free_text(request: &SendRequest) -> Vec<String> {
     texts
 }
 
+// === impl Permit ===
+
+impl Permit {
+    /// Rule ids for the decision's audit record: every evaluated rule, then
+    /// `flag:<id>` for each rule that flagged the send for review.
+    pub fn audit_rule_ids(&self) -> Vec<String> {
+        let rules = self.rules.iter().map(|r| (*r).to_owned());
+        let flags = self.flags.iter().map(|f| format!("flag:{f}"));
+        rules.chain(flags).collect()
+    }
+
+    /// Whether the send counts as marketing (record it with the send).
+    pub fn is_marketing(&self) -> bool {
+        self.class.as_ref().is_some_and(|c| c.marketing)
+    }
+}
+
 // === impl Denial ===
 
 impl Denial {
