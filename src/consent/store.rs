@@ -285,11 +285,21 @@ impl Ledger for SqliteLedger {
     }
 
     fn unaudited(&self, limit: usize) -> Result<Vec<StoredEvent>, ConsentError> {
-        let sql = "SELECT id, subject, at_ms, change, purpose, method, actor, text_version, \
-                   message, note, audited FROM consent_event WHERE audited = 0 \
-                   ORDER BY id LIMIT ?1";
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.query_events(sql, &limit, None)
+        // No bound parameters: with STAT4, SQLite re-prepares an ORDER BY
+        // query on every call when a parameter constrains it. The limit is
+        // a number, formatted in (one cached statement per limit used).
+        let sql = format!(
+            "SELECT id, subject, at_ms, change, purpose, method, actor, text_version, \
+             message, note, audited FROM consent_event WHERE audited = 0 \
+             ORDER BY id LIMIT {limit}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |row| Ok(read_row(row, None)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row??);
+        }
+        Ok(out)
     }
 
     fn mark_audited(&self, id: i64) -> Result<(), ConsentError> {
