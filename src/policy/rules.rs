@@ -279,6 +279,10 @@ fn consent(rules: &Rules, ctx: &Ctx<'_>) -> Verdict {
 }
 
 fn quiet_hours(rules: &Rules, ctx: &Ctx<'_>) -> Verdict {
+    // One-time codes answer the person's own login attempt, at any hour.
+    if ctx.class.template == Some(Category::Authentication) {
+        return Verdict::Skip;
+    }
     let Some((_, q)) = rules.quiet.iter().find(|(p, _)| *p == ctx.class.purpose) else {
         return Verdict::Skip;
     };

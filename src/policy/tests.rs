@@ -373,6 +373,19 @@ fn opt_out_ends_contact_until_the_person_writes_again() {
 }
 
 #[test]
+fn strict_quiet_hours_hold_service_messages_but_never_login_codes() {
+    let strict = Policy::from_bytes(STRICT).unwrap();
+    let night = ts("2026-06-10T21:30:00Z"); // 23:30 CEST
+    let update = strict.decide(&template("order_update", "de"), &engaged(), night);
+    assert_eq!(rule_of(update), RULE_QUIET_HOURS);
+    assert!(
+        strict
+            .decide(&template("login_code", "de"), &engaged(), night)
+            .is_ok()
+    );
+}
+
+#[test]
 fn strict_profile_disables_marketing() {
     let strict = Policy::from_bytes(STRICT).unwrap();
     let d = strict
