@@ -73,7 +73,18 @@ enum Command {
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
-        command: PolicyCommand,
+        command: schleuse::policy::cli::PolicyCommand,
+    },
+    /// Consent ledger tools for operators and legal.
+    Consent {
+        /// Config file (default: ./schleuse-data/schleuse.toml).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// Recorded as the actor of changes (default: operator:$USER).
+        #[arg(long, global = true)]
+        actor: Option<String>,
+        #[command(subcommand)]
+        command: schleuse::consent::cli::ConsentCommand,
     },
     /// Run the sandbox upstream alone, as a stand-in for graph.facebook.com.
     Sandbox {
@@ -93,16 +104,6 @@ enum Command {
 enum WebhookCommand {
     /// Pending and parked deliveries per internal client.
     Status,
-}
-
-#[derive(Subcommand)]
-enum PolicyCommand {
-    /// Check policy files; exits non-zero on the first invalid one.
-    Check {
-        /// Policy files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
 }
 
 fn main() -> ExitCode {
@@ -134,9 +135,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             command: WebhookCommand::Status,
         } => webhook_status(config),
-        Command::Policy {
-            command: PolicyCommand::Check { files },
-        } => check_policies(&files),
+        Command::Policy { command } => policy(command),
+        Command::Consent {
+            config,
+            actor,
+            command,
+        } => consent(config, actor, command),
         Command::Sandbox {
             listen,
             phone_number_ids,
@@ -255,17 +259,72 @@ fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(Config::load(path, &|name| std::env::var(name).ok())?)
 }
 
-fn check_policies(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    for file in files {
-        let policy = schleuse::policy::Policy::load(file)?;
-        println!(
-            "{}: ok (version {}, sha256 {})",
-            file.display(),
-            policy.version,
-            policy.sha256
-        );
+fn policy(command: schleuse::policy::cli::PolicyCommand) -> anyhow::Result<ExitCode> {
+    use schleuse::policy::cli::{self, PolicyCommand};
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        PolicyCommand::Check { files } => Ok(if cli::check(&files, &mut stdout)? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
+        PolicyCommand::Explain {
+            request,
+            at,
+            config,
+        } => {
+            let (config, policy, ledger) = open_ledger(config)?;
+            let key = schleuse::pseudonym::PseudonymKey::new(&config.secrets.pseudonym_key);
+            let body = std::fs::read(&request)
+                .with_context(|| format!("reading {}", request.display()))?;
+            let at = at.unwrap_or_else(jiff::Timestamp::now);
+            let allowed = cli::explain(&policy, &ledger, &key, &body, at, &mut stdout)?;
+            Ok(if allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+fn consent(
+    config: Option<PathBuf>,
+    actor: Option<String>,
+    command: schleuse::consent::cli::ConsentCommand,
+) -> anyhow::Result<ExitCode> {
+    let (config, policy, ledger) = open_ledger(config)?;
+    let key = schleuse::pseudonym::PseudonymKey::new(&config.secrets.pseudonym_key);
+    let actor = actor.unwrap_or_else(|| {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        format!("operator:{user}")
+    });
+    let ctx = schleuse::consent::cli::Context {
+        policy: &policy,
+        ledger: &ledger,
+        key: &key,
+        actor,
+        now: jiff::Timestamp::now(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    Ok(schleuse::consent::cli::run(command, &ctx, &mut stdout)?)
+}
+
+/// Loads the config, its policy and the consent ledger it names.
+fn open_ledger(
+    config: Option<PathBuf>,
+) -> anyhow::Result<(
+    Config,
+    schleuse::policy::Policy,
+    schleuse::consent::SqliteLedger,
+)> {
+    let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR).join("schleuse.toml"));
+    let config = load_config(&path)?;
+    let policy = schleuse::policy::Policy::load(&config.policy_file)?;
+    let db = config.storage_dir.join("consent.db");
+    let ledger = schleuse::consent::SqliteLedger::open(&db)
+        .with_context(|| format!("opening {}", db.display()))?;
+    Ok((config, policy, ledger))
 }
 
 fn sandbox(listen: SocketAddr, ids: Vec<String>, token_file: &Path) -> anyhow::Result<ExitCode> {

@@ -285,7 +285,7 @@ impl Gateway {
             if findings.is_empty() {
                 return;
             }
-            match transform(text, &findings, &policy.pii_outbound, &self.pii_keys) {
+            match transform(text, &findings, policy.pii_outbound(), &self.pii_keys) {
                 Ok(done) => {
                     redaction.changed |= done.text != *text;
                     *text = done.text;

@@ -1,35 +1,51 @@
 //! The messaging policy: the rules a send must pass, loaded from `policies/`.
 //!
-//! The policy file is parsed with unknown fields denied (a typo is a load
-//! error, never a silently ignored rule) and compiled into a [`Policy`].
-//! Decisions are pure: `evaluate` takes a validated request and returns a
-//! [`Permit`] (which forwarding requires) or a Cloud-API-shaped denial that
-//! names the rule. Consent, the 24-hour window, templates, broadcast caps and
-//! quiet hours join here with the consent ledger (issue 5).
+//! The policy file is parsed with unknown keys denied (a typo is a load
+//! error, never a silently ignored rule) and compiled into a [`Policy`];
+//! loading reports every problem with its key path. Decisions are pure:
+//! [`Policy::decide`] takes a validated request, what the consent ledger
+//! knows about the recipient ([`SubjectState`]) and the time, and returns a
+//! [`Permit`] (which forwarding requires) or a [`Denial`] naming the rule.
+//! No IO, no clock reads: the caller passes `now` (see [`Clock`]).
+//!
+//! Rules, in evaluation order: groups, template registry, advertising
+//! lexicon (classification), marketing enabled, opt-out, customer first,
+//! 24-hour window, purpose-bound consent, quiet hours, pair rate, marketing
+//! frequency, mass messages. `docs/policies.md` explains each for legal.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use serde::Deserialize;
+use http::StatusCode;
+use jiff::Timestamp;
 
+use crate::consent::{ContentDigest, Purpose, StateQuery, SubjectState};
 use crate::error::ApiError;
-use crate::message::{Recipient, SendRequest};
-use crate::pii::Rules;
-use crate::pseudonym::hex;
+use crate::message::{MessageType, Recipient, SendRequest, TextSite};
+use crate::pseudonym::{PseudonymKey, hex};
 
-/// A loaded, validated policy.
+pub mod cli;
+mod keywords;
+mod raw;
+mod rules;
+
+pub use keywords::{KeywordAction, normalise};
+use rules::{CHECKS, Ctx, Rules};
+pub use rules::{
+    Category, RULE_ADVERTISING, RULE_CONSENT, RULE_CUSTOMER_FIRST, RULE_FREQUENCY,
+    RULE_MARKETING_ENABLED, RULE_MASS, RULE_NO_CUSTOMER_GROUPS, RULE_OPT_OUT, RULE_PAIR_RATE,
+    RULE_QUIET_HOURS, RULE_TEMPLATE_REGISTERED, RULE_WINDOW, SendClass, Verdict,
+};
+
+/// A loaded, validated policy. Cheap to clone (the rules are shared), so a
+/// reload can swap it atomically.
 #[derive(Clone, Debug)]
 pub struct Policy {
     /// The `version` string the file declares.
     pub version: String,
     /// SHA-256 of the exact file bytes (hex); recorded with every decision.
     pub sha256: String,
-    groups: GroupRules,
-    /// What happens to personal data found in outbound messages.
-    pub pii_outbound: Rules,
-    /// What happens to personal data in inbound messages delivered to
-    /// clients in pseudonym mode.
-    pub pii_inbound: Rules,
+    rules: Arc<Rules>,
 }
 
 /// The policy in force, shared by the send path and the webhook processor;
@@ -40,8 +56,53 @@ pub struct PolicyCell(RwLock<Arc<Policy>>);
 /// Proof that a request passed the policy; forwarding requires one.
 #[derive(Debug)]
 pub struct Permit {
-    /// Rule ids that were evaluated and passed.
+    /// Rule ids that were evaluated and passed (or flagged).
     pub rules: Vec<&'static str>,
+    /// Rule ids that passed but flagged the send for review (for example
+    /// `mass.same_content` with `mass.action = "flag"`); record them.
+    pub flags: Vec<&'static str>,
+    /// How the send was classified (`None` for mark-as-read and group
+    /// sends); record `class.marketing` with the send in the ledger.
+    pub class: Option<SendClass>,
+}
+
+/// A refusal: the rule that decided and why (never request content).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial {
+    /// The rule id.
+    pub rule: &'static str,
+    /// Which Cloud API error it maps to.
+    pub kind: DenialKind,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+/// Denial families; each maps to one Cloud API error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenialKind {
+    /// Refused by policy (403, code 10).
+    Forbidden,
+    /// Outside the customer-service window (400, code 131047).
+    OutsideWindow,
+    /// The recipient opted out (409, schleuse code 139001; never reaches Meta).
+    OptedOut,
+    /// Marketing or purpose consent missing or withdrawn (400, code 131050).
+    ConsentMissing,
+    /// Template not in the registry (404, code 132001).
+    UnknownTemplate,
+    /// Pair rate limit (400, code 131056).
+    PairRateLimit,
+    /// Frequency cap or mass-message limit (400, code 130429).
+    RateLimit,
+}
+
+/// One rule's outcome in a dry run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The rule id.
+    pub rule: &'static str,
+    /// What it decided.
+    pub verdict: Verdict,
 }
 
 /// A policy file that could not be loaded.
@@ -60,34 +121,28 @@ pub enum PolicyError {
     Invalid {
         /// The file.
         path: String,
-        /// What is wrong, with the key path.
+        /// Every problem, one per line, each with its key path.
         message: String,
     },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    version: String,
-    groups: GroupRules,
-    #[serde(default)]
-    pii: RawPii,
+/// The time source of decisions; tests use [`FixedClock`].
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> Timestamp;
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPii {
-    #[serde(default)]
-    outbound: toml::Table,
-    #[serde(default)]
-    inbound: toml::Table,
-}
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupRules {
-    allow_group_sends: bool,
-}
+/// A settable clock for tests and dry runs.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<Timestamp>);
+
+/// The Cloud API code schleuse uses for "recipient opted out" (no Meta code
+/// has this meaning; 131050 is Meta's marketing-only stop).
+pub const CODE_OPTED_OUT: u32 = 139001;
 
 // === impl PolicyCell ===
 
@@ -115,9 +170,6 @@ impl PolicyCell {
     }
 }
 
-/// Rule id: customers are never messaged in groups that expose their numbers.
-pub const RULE_NO_CUSTOMER_GROUPS: &str = "groups.no_customer_groups";
-
 // === impl Policy ===
 
 impl Policy {
@@ -133,81 +185,338 @@ impl Policy {
         })
     }
 
-    /// Compiles policy text.
+    /// Compiles policy text; the error lists every problem, one per line.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
         let text = std::str::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())?;
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| e.to_string())?;
-        if raw.version.trim().is_empty() {
-            return Err("version: must not be empty".into());
-        }
-        let rules = |t: &toml::Table, key: &str| {
-            Rules::from_table(t).map_err(|e| {
-                let problems: Vec<String> =
-                    e.problems.iter().map(|p| format!("{key}.{p}")).collect();
-                problems.join("; ")
-            })
-        };
+        let (version, rules) = raw::compile(text).map_err(|errs| errs.join("\n"))?;
         Ok(Self {
-            version: raw.version,
+            version,
             sha256: hex(&crate::ingress::sha256(bytes)),
-            groups: raw.groups,
-            pii_outbound: rules(&raw.pii.outbound, "pii.outbound")?,
-            pii_inbound: rules(&raw.pii.inbound, "pii.inbound")?,
+            rules: Arc::new(rules),
         })
     }
 
-    /// Decides whether a validated request may be forwarded.
+    /// What happens to personal data found in outbound messages.
+    pub fn pii_outbound(&self) -> &crate::pii::Rules {
+        &self.rules.pii.outbound
+    }
+
+    /// What happens to personal data in inbound messages delivered to
+    /// clients in pseudonym mode.
+    pub fn pii_inbound(&self) -> &crate::pii::Rules {
+        &self.rules.pii.inbound
+    }
+
+    /// The stateless subset of [`Policy::decide`] (group sends only), kept
+    /// so the pipeline works until it passes ledger state and time.
     pub fn evaluate(&self, request: &SendRequest) -> Result<Permit, ApiError> {
         let mut rules = Vec::new();
         if matches!(request.recipient(), Some(Recipient::Group(_))) {
-            if !self.groups.allow_group_sends {
-                return Err(ApiError::forbidden(
-                    RULE_NO_CUSTOMER_GROUPS,
-                    "group sends are disabled by policy: group members see each other's phone numbers",
-                ));
-            }
+            self.check_group()?;
             rules.push(RULE_NO_CUSTOMER_GROUPS);
         }
-        Ok(Permit { rules })
+        Ok(Permit {
+            rules,
+            flags: Vec::new(),
+            class: None,
+        })
+    }
+
+    /// Decides whether a validated request may be forwarded to a recipient
+    /// whose ledger state is `state`, at `now`.
+    pub fn decide(
+        &self,
+        request: &SendRequest,
+        state: &SubjectState,
+        now: Timestamp,
+    ) -> Result<Permit, Denial> {
+        let mut permit = Permit {
+            rules: Vec::new(),
+            flags: Vec::new(),
+            class: None,
+        };
+        match request.recipient() {
+            None => return Ok(permit),
+            Some(Recipient::Group(_)) => {
+                self.check_group()?;
+                permit.rules.push(RULE_NO_CUSTOMER_GROUPS);
+                return Ok(permit);
+            }
+            Some(_) => {}
+        }
+        let class = self.classify(request, &mut permit.rules)?;
+        let ctx = Ctx {
+            class: &class,
+            state,
+            now,
+        };
+        for (rule, check) in CHECKS {
+            match check(&self.rules, &ctx) {
+                Verdict::Skip => {}
+                Verdict::Pass => permit.rules.push(rule),
+                Verdict::Flag(_) => {
+                    permit.rules.push(rule);
+                    permit.flags.push(rule);
+                }
+                Verdict::Deny(denial) => return Err(denial),
+            }
+        }
+        permit.class = Some(class);
+        Ok(permit)
+    }
+
+    /// Dry run: every rule's verdict for this request (no short-circuit).
+    pub fn explain(
+        &self,
+        request: &SendRequest,
+        state: &SubjectState,
+        now: Timestamp,
+    ) -> Vec<Explanation> {
+        let mut out = Vec::new();
+        let verdict = |r: Result<(), Denial>| r.map_or_else(Verdict::Deny, |()| Verdict::Pass);
+        if matches!(request.recipient(), Some(Recipient::Group(_))) {
+            out.push(Explanation {
+                rule: RULE_NO_CUSTOMER_GROUPS,
+                verdict: verdict(self.check_group()),
+            });
+            return out;
+        }
+        let mut fired = Vec::new();
+        let class = match self.classify(request, &mut fired) {
+            Ok(class) => class,
+            Err(denial) => {
+                out.push(Explanation {
+                    rule: denial.rule,
+                    verdict: Verdict::Deny(denial),
+                });
+                return out;
+            }
+        };
+        out.extend(fired.into_iter().map(|rule| Explanation {
+            rule,
+            verdict: Verdict::Pass,
+        }));
+        let ctx = Ctx {
+            class: &class,
+            state,
+            now,
+        };
+        out.extend(CHECKS.iter().map(|(rule, check)| Explanation {
+            rule,
+            verdict: check(&self.rules, &ctx),
+        }));
+        out
+    }
+
+    /// What an inbound message's text asks for: opt-out, opt-in, confirm or
+    /// help, matched against the whole normalised message.
+    pub fn classify_inbound(&self, text: &str) -> Option<KeywordAction> {
+        self.rules.keywords.classify(text)
+    }
+
+    /// The bounds of the ledger lookup a decision at `now` needs.
+    pub fn state_query(&self, now: Timestamp, content: Option<ContentDigest>) -> StateQuery {
+        let f = &self.rules.frequency;
+        let horizon = f.marketing_period.max(f.pair_interval);
+        StateQuery {
+            sends_since: now.saturating_sub(horizon).unwrap_or(Timestamp::MIN),
+            content: content.map(|d| {
+                let since = now.saturating_sub(self.rules.mass.period);
+                (d, since.unwrap_or(Timestamp::MIN))
+            }),
+        }
+    }
+
+    /// Whether consent for `purpose` needs confirmation over WhatsApp
+    /// (double opt-in) before it counts; operator grants and imports for
+    /// such purposes are recorded as pending.
+    pub fn requires_double_opt_in(&self, purpose: &Purpose) -> bool {
+        self.rules.double_opt_in.contains(purpose)
+    }
+
+    /// Whether the policy names this purpose.
+    pub fn knows_purpose(&self, purpose: &Purpose) -> bool {
+        self.rules.purposes.contains(purpose)
+    }
+
+    /// The policy's time zone (quiet hours).
+    pub fn time_zone(&self) -> &jiff::tz::TimeZone {
+        &self.rules.tz
+    }
+
+    fn check_group(&self) -> Result<(), Denial> {
+        if self.rules.groups.allow_group_sends {
+            return Ok(());
+        }
+        Err(Denial {
+            rule: RULE_NO_CUSTOMER_GROUPS,
+            kind: DenialKind::Forbidden,
+            reason: "group sends are disabled by policy: group members see each other's phone \
+                     numbers"
+                .into(),
+        })
+    }
+
+    /// Template registry lookup or advertising lexicon.
+    fn classify(
+        &self,
+        request: &SendRequest,
+        fired: &mut Vec<&'static str>,
+    ) -> Result<SendClass, Denial> {
+        if request.message_type() == Some(MessageType::Template) {
+            let (name, lang) = request.template().unwrap_or_default();
+            let key = (name.to_owned(), lang.to_owned());
+            let Some(t) = self.rules.templates.get(&key) else {
+                return Err(Denial {
+                    rule: RULE_TEMPLATE_REGISTERED,
+                    kind: DenialKind::UnknownTemplate,
+                    reason: "the template (name and language) is not in the policy's registry"
+                        .into(),
+                });
+            };
+            fired.push(RULE_TEMPLATE_REGISTERED);
+            return Ok(SendClass {
+                template: Some(t.category),
+                purpose: t.purpose.clone(),
+                marketing: t.category == Category::Marketing,
+            });
+        }
+        let advertising = free_text(request)
+            .iter()
+            .any(|t| self.rules.lexicon.matches(t));
+        if advertising {
+            fired.push(RULE_ADVERTISING);
+        }
+        Ok(SendClass {
+            template: None,
+            purpose: if advertising {
+                Purpose::marketing()
+            } else {
+                Purpose::service()
+            },
+            marketing: advertising,
+        })
+    }
+}
+
+/// Keyed digest of what a request says (type, template, every text field;
+/// not the recipient), for the mass-message rule and the ledger.
+pub fn content_digest(key: &PseudonymKey, request: &SendRequest) -> ContentDigest {
+    let mut buf = Vec::new();
+    buf.extend_from_slice(
+        request
+            .message_type()
+            .map_or("", MessageType::as_str)
+            .as_bytes(),
+    );
+    if let Some((name, lang)) = request.template() {
+        for part in [name, lang] {
+            buf.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            buf.extend_from_slice(part.as_bytes());
+        }
+    }
+    let mut copy = request.clone();
+    copy.for_each_text_mut(&mut |_, text| {
+        buf.extend_from_slice(&(text.len() as u64).to_be_bytes());
+        buf.extend_from_slice(text.as_bytes());
+    });
+    ContentDigest::from_hex(hex(&key.digest("policy-content", &buf)[..16]))
+}
+
+/// Free text of a request that the advertising lexicon looks at.
+fn free_text(request: &SendRequest) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut copy = request.clone();
+    copy.for_each_text_mut(&mut |site, text| {
+        if matches!(
+            site,
+            TextSite::Body | TextSite::Caption | TextSite::Interactive
+        ) {
+            texts.push(text.clone());
+        }
+    });
+    texts
+}
+
+// === impl Permit ===
+
+impl Permit {
+    /// Rule ids for the decision's audit record: every evaluated rule, then
+    /// `flag:<id>` for each rule that flagged the send for review.
+    pub fn audit_rule_ids(&self) -> Vec<String> {
+        let rules = self.rules.iter().map(|r| (*r).to_owned());
+        let flags = self.flags.iter().map(|f| format!("flag:{f}"));
+        rules.chain(flags).collect()
+    }
+
+    /// Whether the send counts as marketing (record it with the send).
+    pub fn is_marketing(&self) -> bool {
+        self.class.as_ref().is_some_and(|c| c.marketing)
+    }
+}
+
+// === impl Denial ===
+
+impl Denial {
+    /// The Cloud-API-shaped error for this refusal (rule id in
+    /// `error_data.details`).
+    pub fn to_api_error(&self) -> ApiError {
+        let (status, code, title) = match self.kind {
+            DenialKind::Forbidden => (StatusCode::FORBIDDEN, 10, "Permission denied"),
+            DenialKind::OutsideWindow => (StatusCode::BAD_REQUEST, 131047, "Re-engagement message"),
+            DenialKind::OptedOut => (
+                StatusCode::CONFLICT,
+                CODE_OPTED_OUT,
+                "Recipient has opted out",
+            ),
+            DenialKind::ConsentMissing => (
+                StatusCode::BAD_REQUEST,
+                131050,
+                "Recipient has not consented to this purpose",
+            ),
+            DenialKind::UnknownTemplate => (
+                StatusCode::NOT_FOUND,
+                132001,
+                "Template name does not exist in the translation",
+            ),
+            DenialKind::PairRateLimit => (StatusCode::BAD_REQUEST, 131056, "Pair rate limit hit"),
+            DenialKind::RateLimit => (StatusCode::BAD_REQUEST, 130429, "Rate limit hit"),
+        };
+        ApiError::downstream(status, code, title, self.rule, self.reason.clone())
+    }
+}
+
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> Self {
+        denial.to_api_error()
+    }
+}
+
+// === impl Clock ===
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+impl FixedClock {
+    /// A clock standing at `now`.
+    pub fn new(now: Timestamp) -> Self {
+        Self(Mutex::new(now))
+    }
+
+    /// Moves the clock to `now`.
+    pub fn set(&self, now: Timestamp) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = now;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::message::Endpoint;
-
-    const DEFAULT: &[u8] = include_bytes!("../policies/default.toml");
-
-    #[test]
-    fn shipped_default_policy_loads() {
-        let p = Policy::from_bytes(DEFAULT).unwrap();
-        assert_eq!(p.sha256.len(), 64);
-    }
-
-    #[test]
-    fn unknown_keys_are_load_errors_naming_the_key() {
-        let err = Policy::from_bytes(
-            b"version = \"1\"\n[groups]\nallow_group_sends = false\nallow_grups = true\n",
-        )
-        .unwrap_err();
-        assert!(err.contains("allow_grups"), "{err}");
-    }
-
-    #[test]
-    fn pii_rules_with_unknown_labels_or_operators_fail_naming_the_key() {
-        let text = b"version = \"1\"\n[groups]\nallow_group_sends = false\n[pii.outbound]\nIBAN = \"mask:4\"\nPERSON = \"hide\"\n";
-        let err = Policy::from_bytes(text).unwrap_err();
-        assert!(err.contains("pii.outbound.IBAN"), "{err}");
-        assert!(err.contains("pii.outbound.PERSON"), "{err}");
-    }
-
-    #[test]
-    fn group_sends_are_denied_by_default() {
-        let p = Policy::from_bytes(DEFAULT).unwrap();
-        let body = br#"{"messaging_product":"whatsapp","recipient_type":"group","to":"120363000000000001","type":"text","text":{"body":"hi"}}"#;
-        let req = SendRequest::parse(body, Endpoint::Messages).unwrap();
-        assert_eq!(p.evaluate(&req).unwrap_err().rule, RULE_NO_CUSTOMER_GROUPS);
-    }
-}
+mod tests;

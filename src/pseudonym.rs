@@ -84,6 +84,13 @@ impl fmt::Debug for PseudonymKey {
 // === impl SubjectId ===
 
 impl SubjectId {
+    /// Wraps a pseudonym read back from storage that this gateway wrote
+    /// earlier (for example the consent ledger's audit outbox). It does not
+    /// derive anything; callers must only pass stored `sub_…` tokens.
+    pub fn from_stored(token: String) -> Self {
+        Self(token)
+    }
+
     /// The pseudonym as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -112,7 +112,7 @@ fn inbound_text(core: &Core, key: &[u8; 32]) -> TextTransform {
         if findings.is_empty() {
             return;
         }
-        match transform(text, &findings, &policy.current().pii_inbound, &keys) {
+        match transform(text, &findings, policy.current().pii_inbound(), &keys) {
             Ok(done) => *text = done.text,
             Err(blocked) => *text = format!("[{} withheld]", blocked.label),
         }

@@ -15,18 +15,27 @@ fn group_send() -> serde_json::Value {
     msg
 }
 
-const ALLOW_GROUPS: &str = "version = \"test-allow-groups\"\n[groups]\nallow_group_sends = true\n";
+fn allow_groups() -> String {
+    let default = schleuse::init::DEFAULT_POLICY;
+    let version_line = default
+        .lines()
+        .find(|l| l.starts_with("version = "))
+        .unwrap();
+    default
+        .replace(version_line, "version = \"test-allow-groups\"")
+        .replace("allow_group_sends = false", "allow_group_sends = true")
+}
 
 #[tokio::test]
 async fn reload_puts_a_valid_policy_in_force_and_keeps_the_old_one_on_errors() {
     let gw = TestGateway::spawn().await;
     assert_eq!(gw.send(&group_send()).await.0, StatusCode::FORBIDDEN);
 
-    std::fs::write(
-        gw.policy_path(),
-        "version = \"broken\"\n[groups]\nallow_group_sends = true\nallow_grups = 1\n",
-    )
-    .unwrap();
+    let broken = allow_groups().replace(
+        "allow_group_sends = true",
+        "allow_group_sends = true\nallow_grups = 1",
+    );
+    std::fs::write(gw.policy_path(), broken).unwrap();
     let err = gw.reload_policy().await.unwrap_err().to_string();
     assert!(err.contains("allow_grups"), "{err}");
     assert_eq!(
@@ -35,7 +44,7 @@ async fn reload_puts_a_valid_policy_in_force_and_keeps_the_old_one_on_errors() {
         "the old policy stays"
     );
 
-    std::fs::write(gw.policy_path(), ALLOW_GROUPS).unwrap();
+    std::fs::write(gw.policy_path(), allow_groups()).unwrap();
     gw.reload_policy().await.unwrap();
     assert_eq!(gw.send(&group_send()).await.0, StatusCode::OK);
 
@@ -86,7 +95,7 @@ async fn sighup_reloads_the_policy_of_a_running_process() {
     };
     assert_eq!(send().await.0, StatusCode::FORBIDDEN);
 
-    std::fs::write(dir.path().join("policy.toml"), ALLOW_GROUPS).unwrap();
+    std::fs::write(dir.path().join("policy.toml"), allow_groups()).unwrap();
     Command::new("kill")
         .args(["-HUP", &child.id().to_string()])
         .status()
