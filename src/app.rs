@@ -16,12 +16,13 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::audit::{AuditError, AuditLog, AuditSettings, Kind, Record};
 use crate::config::Config;
+use crate::consent::{ConsentError, SharedLedger};
 use crate::egress::{EgressError, Upstream};
 use crate::ingress::{BodyLimits, Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
 use crate::pii::{Engine, PiiError, PiiKeys};
 use crate::pipeline::{Gateway, GatewayParts};
-use crate::policy::{Policy, PolicyCell, PolicyError};
+use crate::policy::{Policy, PolicyCell, PolicyError, SystemClock};
 use crate::pseudonym::{PseudonymKey, Vault, VaultError};
 use crate::sandbox::{Sandbox, run_status_emitter};
 use crate::webhook::InboxError;
@@ -42,8 +43,14 @@ pub enum StartError {
     #[error(transparent)]
     Upstream(#[from] EgressError),
     /// The audit log could not be opened or written.
-    #[error("audit log: {0}")]
+    #[error("audit log")]
     Audit(#[from] AuditError),
+    /// The consent ledger could not be opened.
+    #[error(transparent)]
+    Consent(#[from] ConsentError),
+    /// Pending consent changes could not be audited.
+    #[error("recording pending consent changes in the audit log: {0}")]
+    ConsentAudit(String),
     /// The PII engine could not be built.
     #[error(transparent)]
     Pii(#[from] PiiError),
@@ -51,10 +58,10 @@ pub enum StartError {
     #[error(transparent)]
     Vault(#[from] VaultError),
     /// The webhook inbox could not be opened.
-    #[error("webhook inbox: {0}")]
+    #[error("webhook inbox")]
     Inbox(#[from] InboxError),
     /// The storage folder could not be created.
-    #[error("cannot create storage folder {path}: {source}")]
+    #[error("cannot create storage folder {path}")]
     Storage {
         /// The folder.
         path: std::path::PathBuf,
@@ -62,7 +69,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -141,6 +148,7 @@ pub fn audit_settings(config: &Config) -> AuditSettings {
 
 /// Services shared by the send path and the inbound side.
 pub(crate) struct Core {
+    pub(crate) ledger: SharedLedger,
     pub(crate) policy: Arc<PolicyCell>,
     pub(crate) audit: AuditLog,
     pub(crate) pseudonyms: PseudonymKey,
@@ -175,6 +183,8 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         webhook,
         pii: Arc::clone(&core.pii),
         pii_keys: PiiKeys::from_secret(&config.secrets.pseudonym_key),
+        ledger: core.ledger.clone(),
+        clock: Arc::new(SystemClock),
     }));
     let addrs = bind_public(config, &gateway, &mut tasks, &shutdown_rx).await?;
     if let (Some(sandbox), Some(addr)) = (sandbox, addrs.first()) {
@@ -238,9 +248,22 @@ fn start_sandbox_statuses(
 async fn open_core(config: &Config) -> Result<Core, StartError> {
     let policy = Policy::load(&config.policy_file)?;
     let audit = open_audit(config, &policy).await?;
+    let ledger = SharedLedger::open(&config.consent_db_path())?;
+    // Consent changes made by `schleuse consent …` while we were down.
+    let drained = ledger
+        .drain_unaudited(&audit)
+        .await
+        .map_err(StartError::ConsentAudit)?;
+    if drained > 0 {
+        tracing::info!(
+            entries = drained,
+            "recorded pending consent changes in the audit log"
+        );
+    }
     // Loads the phone-number metadata now rather than in the first request.
     let _ = crate::phone::E164::parse("+4930123456");
     Ok(Core {
+        ledger,
         policy: Arc::new(PolicyCell::new(policy)),
         audit,
         pseudonyms: PseudonymKey::new(&config.secrets.pseudonym_key),

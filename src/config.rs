@@ -213,7 +213,7 @@ pub struct ClientWebhook {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         /// The config file.
         path: PathBuf,
@@ -269,6 +269,11 @@ impl Config {
             path: path.to_owned(),
             problems,
         })
+    }
+
+    /// Path of the consent ledger.
+    pub fn consent_db_path(&self) -> PathBuf {
+        self.storage_dir.join("consent.db")
     }
 
     /// Path of the identity vault (pseudonym → sealed identifier).

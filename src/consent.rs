@@ -22,10 +22,12 @@ use crate::pseudonym::SubjectId;
 
 pub mod cli;
 mod inbound;
+mod learn;
 mod state;
 pub mod store;
 
 pub use inbound::{GATEWAY_ACTOR, inbound_events, marketing_stop};
+pub use learn::{ConsentLearner, SharedLedger, inbound_subject};
 pub use state::{ConsentStatus, SendFact, SubjectState};
 pub use store::{Ledger, SqliteLedger, StateQuery, StoredEvent};
 
@@ -128,6 +130,9 @@ pub enum ConsentError {
     /// A request that cannot be answered.
     #[error("{0}")]
     Invalid(String),
+    /// A thread holding the ledger panicked.
+    #[error("consent ledger lock poisoned")]
+    Poisoned,
 }
 
 // === impl Purpose ===

@@ -39,7 +39,7 @@ pub enum InitError {
     #[error("{0} already holds a schleuse config or secrets; refusing to overwrite them")]
     AlreadyInitialised(PathBuf),
     /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The path.
         path: PathBuf,

@@ -86,6 +86,19 @@ enum Command {
         #[command(subcommand)]
         command: schleuse::consent::cli::ConsentCommand,
     },
+    /// Post a customer's message to a running gateway as Meta would (signed);
+    /// opens the customer-service window for replies in demos and tests.
+    SimulateInbound {
+        /// Config of the running gateway (default: ./schleuse-data/schleuse.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The customer's number, international form (+49…).
+        #[arg(long)]
+        from: String,
+        /// The message text.
+        #[arg(long)]
+        text: String,
+    },
     /// Run the sandbox upstream alone, as a stand-in for graph.facebook.com.
     Sandbox {
         /// Listen address.
@@ -141,6 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             actor,
             command,
         } => consent(config, actor, command),
+        Command::SimulateInbound { config, from, text } => simulate_inbound(config, &from, &text),
         Command::Sandbox {
             listen,
             phone_number_ids,
@@ -201,6 +215,19 @@ fn audit(
         &mut stdout,
         &resolve,
     )?)
+}
+
+fn simulate_inbound(config: Option<PathBuf>, from: &str, text: &str) -> anyhow::Result<ExitCode> {
+    let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR).join("schleuse.toml"));
+    let config = load_config(&path)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let status = runtime.block_on(schleuse::sandbox::customer_writes(&config, from, text))?;
+    println!("gateway answered {}", status.as_u16());
+    Ok(if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn webhook_status(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -321,7 +348,7 @@ fn open_ledger(
     let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR).join("schleuse.toml"));
     let config = load_config(&path)?;
     let policy = schleuse::policy::Policy::load(&config.policy_file)?;
-    let db = config.storage_dir.join("consent.db");
+    let db = config.consent_db_path();
     let ledger = schleuse::consent::SqliteLedger::open(&db)
         .with_context(|| format!("opening {}", db.display()))?;
     Ok((config, policy, ledger))

@@ -25,13 +25,14 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::{AuditLog, Decision, Direction, Kind, Record};
 use crate::config::{ClientConfig, IdentityMode};
+use crate::consent::{ContentDigest, Ledger, SendFact, SharedLedger, StateQuery, SubjectState};
 use crate::egress::{Upstream, UpstreamRequest, UpstreamResponse};
 use crate::error::{ApiError, ErrorSource};
 use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, read_json_body};
 use crate::message::{Recipient, SendRequest};
 use crate::observability::Metrics;
 use crate::pii::{ActionCount, Engine, Operator, PiiKeys, transform};
-use crate::policy::{Permit, Policy, PolicyCell};
+use crate::policy::{Clock, Permit, Policy, PolicyCell, content_digest};
 use crate::pseudonym::{PseudonymKey, SubjectId, Vault};
 use crate::webhook::{Pseudonymiser, WebhookEndpoint};
 
@@ -48,6 +49,8 @@ pub struct Gateway {
     webhook: WebhookEndpoint,
     pii: Arc<Engine>,
     pii_keys: PiiKeys,
+    ledger: SharedLedger,
+    clock: Arc<dyn Clock>,
     rng: SystemRandom,
 }
 
@@ -75,6 +78,10 @@ pub struct GatewayParts {
     pub pii: Arc<Engine>,
     /// Keys of the `pseudonymise` and `encrypt` operators.
     pub pii_keys: PiiKeys,
+    /// The consent ledger.
+    pub ledger: SharedLedger,
+    /// The time source of decisions.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What the redact phase did: counts per label and operator, never values.
@@ -141,6 +148,8 @@ impl Gateway {
             webhook: parts.webhook,
             pii: parts.pii,
             pii_keys: parts.pii_keys,
+            ledger: parts.ledger,
+            clock: parts.clock,
             rng: SystemRandom::new(),
         }
     }
@@ -227,14 +236,17 @@ impl Gateway {
             policy: &policy,
             trace_id,
         };
-        let (mut request, permit) = match self.classify_and_decide(&body, &route, &policy) {
-            Ok(decided) => decided,
-            Err((subject, error)) => {
-                self.record_denial(&ctx, subject, &error, &[]).await;
-                return Err(error);
-            }
-        };
+        let now = self.clock.now();
+        let (mut request, permit, digest) =
+            match self.classify_and_decide(&body, &route, &policy, now).await {
+                Ok(decided) => decided,
+                Err((subject, error)) => {
+                    self.record_denial(&ctx, subject, &error, &[]).await;
+                    return Err(error);
+                }
+            };
         let subject = self.subject_of(&request);
+        let marketing = permit.is_marketing();
         let redaction = match self.redact(&mut request, &policy) {
             Ok(redaction) => redaction,
             Err((error, blocked)) => {
@@ -246,25 +258,85 @@ impl Gateway {
             .record_permit(&ctx, subject.clone(), &request, &permit, &redaction)
             .await?;
         let result = self.forward(&route, wire, permit).await;
+        if result.as_ref().is_ok_and(|r| r.status.is_success()) {
+            self.record_send(subject.clone(), now, marketing, digest)
+                .await;
+        }
         self.record_upstream_result(&client, subject, &result, trace_id)
             .await;
         result.map(|r| self.present(&client, r))
     }
 
-    /// classify and decide: the typed request and the policy's permit, or
-    /// the refusal with the subject it concerned (when known).
-    fn classify_and_decide(
+    /// classify and decide: the typed request, the policy's permit and the
+    /// content digest (for the mass-message rule), or the refusal with the
+    /// subject it concerned (when known). The decision reads what the
+    /// consent ledger knows about the recipient; if the ledger cannot be
+    /// read, the send is refused (fail closed).
+    async fn classify_and_decide(
         &self,
         body: &[u8],
         route: &SendRoute,
         policy: &Policy,
-    ) -> Result<(SendRequest, Permit), (Option<SubjectId>, ApiError)> {
+        now: jiff::Timestamp,
+    ) -> Result<(SendRequest, Permit, ContentDigest), (Option<SubjectId>, ApiError)> {
         let request = SendRequest::parse_resolving(body, route.endpoint, self.vault.as_ref())
             .map_err(|e| (None, e))?;
+        let subject = self.subject_of(&request);
+        let digest = content_digest(&self.pseudonyms, &request);
+        let state = match (&subject, request.recipient()) {
+            (Some(s), Some(Recipient::Phone(_) | Recipient::BusinessScopedUser(_))) => {
+                let query = policy.state_query(now, Some(digest.clone()));
+                self.ledger_state(s.clone(), query)
+                    .await
+                    .map_err(|e| (subject.clone(), e))?
+            }
+            _ => SubjectState::default(),
+        };
         let permit = policy
-            .evaluate(&request)
-            .map_err(|e| (self.subject_of(&request), e))?;
-        Ok((request, permit))
+            .decide(&request, &state, now)
+            .map_err(|denial| (subject.clone(), ApiError::from(denial)))?;
+        Ok((request, permit, digest))
+    }
+
+    async fn ledger_state(
+        &self,
+        subject: SubjectId,
+        query: StateQuery,
+    ) -> Result<SubjectState, ApiError> {
+        let ledger = self.ledger.clone();
+        let read =
+            tokio::task::spawn_blocking(move || ledger.with(|l| l.state(&subject, &query))).await;
+        match read {
+            Ok(Ok(state)) => Ok(state),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "consent ledger read failed; send refused");
+                Err(ledger_unavailable())
+            }
+            Err(_) => Err(ledger_unavailable()),
+        }
+    }
+
+    /// After a send Meta accepted: it counts for the pair, frequency and
+    /// mass rules.
+    async fn record_send(
+        &self,
+        subject: Option<SubjectId>,
+        at: jiff::Timestamp,
+        marketing: bool,
+        digest: ContentDigest,
+    ) {
+        let Some(subject) = subject else { return };
+        let ledger = self.ledger.clone();
+        let fact = SendFact { at, marketing };
+        let write = tokio::task::spawn_blocking(move || {
+            ledger.with(|l| l.record_send(&subject, fact, Some(&digest)))
+        })
+        .await;
+        if !matches!(write, Ok(Ok(()))) {
+            tracing::error!(
+                "consent ledger could not record a forwarded send; caps may undercount it"
+            );
+        }
     }
 
     /// redact: every text site through the PII engine under the outbound
@@ -340,7 +412,7 @@ impl Gateway {
         };
         let record = with_pii(self.decision_record(ctx, subject), &redaction.actions)
             .with_decision(decision)
-            .with_rule_ids(permit.rules.iter().copied())
+            .with_rule_ids(permit.audit_rule_ids())
             .with_content(&self.pseudonyms, &wire);
         self.audit.append(record).await.map_err(|e| {
             tracing::error!(trace_id, error = %e, "audit append failed; request not forwarded");
@@ -478,6 +550,17 @@ fn actor(client: &ClientConfig) -> String {
 fn first_wamid(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     v.pointer("/messages/0/id")?.as_str().map(str::to_owned)
+}
+
+fn ledger_unavailable() -> ApiError {
+    ApiError {
+        code: 131016,
+        ..ApiError::internal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "consent.ledger_unavailable",
+            "the consent ledger could not be read, so nothing was sent; retry later",
+        )
+    }
 }
 
 fn audit_unavailable() -> ApiError {

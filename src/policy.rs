@@ -109,7 +109,7 @@ pub struct Explanation {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// The file could not be read.
-    #[error("cannot read policy file {path}: {source}")]
+    #[error("cannot read policy file {path}")]
     Read {
         /// The file.
         path: String,
@@ -205,21 +205,6 @@ impl Policy {
     /// clients in pseudonym mode.
     pub fn pii_inbound(&self) -> &crate::pii::Rules {
         &self.rules.pii.inbound
-    }
-
-    /// The stateless subset of [`Policy::decide`] (group sends only), kept
-    /// so the pipeline works until it passes ledger state and time.
-    pub fn evaluate(&self, request: &SendRequest) -> Result<Permit, ApiError> {
-        let mut rules = Vec::new();
-        if matches!(request.recipient(), Some(Recipient::Group(_))) {
-            self.check_group()?;
-            rules.push(RULE_NO_CUSTOMER_GROUPS);
-        }
-        Ok(Permit {
-            rules,
-            flags: Vec::new(),
-            class: None,
-        })
     }
 
     /// Decides whether a validated request may be forwarded to a recipient

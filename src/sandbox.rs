@@ -12,6 +12,7 @@
 //! simulate Meta's rate limits or failures.
 
 mod server;
+mod simulate;
 mod statuses;
 
 use std::collections::BTreeSet;
@@ -28,6 +29,7 @@ use crate::config::Secret;
 use crate::egress::{UpstreamRequest, UpstreamResponse};
 use crate::message::Endpoint;
 pub use server::serve;
+pub use simulate::{SimulateError, customer_writes};
 pub use statuses::{StatusJob, run_status_emitter};
 
 /// The sandbox upstream; cheap to clone.

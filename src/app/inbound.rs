@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use super::{Core, StartError};
 use crate::config::Config;
+use crate::consent::ConsentLearner;
 use crate::ingress::BodyLimits;
 use crate::pii::{PiiKeys, transform};
 use crate::webhook::{
@@ -55,7 +56,14 @@ pub(super) fn start(
         Arc::clone(&deliver),
     )
     .map_err(|e| storage(e.to_string()))?
-    .with_text_transform(inbound_text(core, &key));
+    .with_text_transform(inbound_text(core, &key))
+    .with_learner(Box::new(ConsentLearner::new(
+        core.ledger.clone(),
+        Arc::clone(&core.policy),
+        core.pseudonyms.clone(),
+        core.audit.clone(),
+        tokio::runtime::Handle::current(),
+    )));
     let (wake, wake_rx) = sync_channel(1);
     let stop = Arc::new(AtomicBool::new(false));
     let thread_stop = Arc::clone(&stop);

@@ -37,6 +37,7 @@ fn entries(text: &str) -> Vec<Value> {
 #[tokio::test]
 async fn every_decision_is_recorded_without_plaintext_and_the_log_verifies() {
     let gw = TestGateway::spawn().await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let config = gw.config_path.clone();
     let (status, _) = gw
         .send(&text_message("+49 151 12345678", "Hallo Paula, Ihr Termin"))
@@ -140,6 +141,7 @@ async fn without_an_audit_record_nothing_is_sent() {
         ..Options::default()
     })
     .await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     // Someone with file access makes every append fail.
     let conn = rusqlite::Connection::open(gw.audit_db()).unwrap();
     conn.execute_batch("CREATE TRIGGER block_appends BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'blocked'); END;").unwrap();

@@ -121,6 +121,37 @@ impl TestGateway {
         self.dir.path().join("policy.toml")
     }
 
+    /// The customer behind `wa_id` (digits) writes `text` to the business
+    /// at `unix` seconds: a signed inbound webhook, then wait until the
+    /// gateway has processed it (window, keywords).
+    pub async fn customer_writes_at(&self, wa_id: &str, text: &str, unix: i64) {
+        let wamid = format!(
+            "wamid.TEST{}{}",
+            wa_id,
+            NEXT_WAMID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let body = inbound_message(wa_id, &wamid, text, unix);
+        let status = post_webhook(
+            &self.url("/webhook"),
+            body.clone(),
+            Some(schleuse::webhook::sign(APP_SECRET, &body)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "inbound webhook accepted");
+        self.wait_until_processed().await;
+    }
+
+    /// The customer writes now.
+    pub async fn customer_writes(&self, wa_id: &str, text: &str) {
+        self.customer_writes_at(wa_id, text, jiff::Timestamp::now().as_second())
+            .await;
+    }
+
+    /// Waits until every stored webhook batch was processed.
+    pub async fn wait_until_processed(&self) {
+        wait_until_processed(&self.dir.path().join("data/webhooks.db")).await;
+    }
+
     pub fn audit_db(&self) -> PathBuf {
         self.dir.path().join("data/audit.db")
     }
@@ -257,6 +288,51 @@ pub fn assert_cloud_error(body: &Value) -> (u64, String) {
         .to_owned();
     assert!(details.starts_with("schleuse rule "), "{details}");
     (e["code"].as_u64().expect("code"), details)
+}
+
+/// Waits until every batch stored in `db` (a `webhooks.db`) was processed.
+pub async fn wait_until_processed(db: &Path) {
+    for _ in 0..400 {
+        let done = rusqlite::Connection::open(db).ok().and_then(|c| {
+            c.query_row(
+                "SELECT (SELECT coalesce(max(id), 0) FROM inbox) <= (SELECT coalesce(max(last_id), 0) FROM progress)",
+                [],
+                |r| r.get::<_, bool>(0),
+            )
+            .ok()
+        });
+        if done == Some(true) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("webhook batches were not processed in time");
+}
+
+/// The app secret the test gateways verify Meta's signatures with.
+pub const APP_SECRET: &[u8] = b"test-app-secret";
+
+static NEXT_WAMID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// An inbound text as Meta sends it; `text` is JSON-escaped here.
+pub fn inbound_message(wa_id: &str, wamid: &str, text: &str, unix: i64) -> Vec<u8> {
+    let body = serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"300000000000001","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp",
+        "metadata":{"display_phone_number":"493012345670","phone_number_id":PHONE_NUMBER_ID},
+        "contacts":[{"profile":{"name":"Test Kunde"},"wa_id":wa_id}],
+        "messages":[{"from":wa_id,"id":wamid,"timestamp":unix.to_string(),"type":"text","text":{"body":text}}]}}]}]});
+    schleuse::webhook::to_ascii_json(&body).expect("json")
+}
+
+/// POSTs a webhook with an optional signature header; returns the status.
+pub async fn post_webhook(url: &str, body: Vec<u8>, signature: Option<String>) -> StatusCode {
+    let mut req = Request::post(url).header("content-type", "application/json");
+    if let Some(sig) = signature {
+        req = req.header("x-hub-signature-256", sig);
+    }
+    request(req.body(Full::new(Bytes::from(body))).expect("request"))
+        .await
+        .0
 }
 
 pub fn text_message(to: &str, body: &str) -> Value {

@@ -9,6 +9,7 @@
 
 mod audit;
 mod cli;
+mod consent;
 mod delivery;
 mod fake_upstream;
 mod harness;

@@ -37,6 +37,7 @@ fn decisions(config: &std::path::Path) -> Vec<Value> {
 async fn iban_is_masked_names_kept_and_the_audit_counts_what_was_done() {
     let fake = FakeUpstream::start(Behaviour::Accept, None).await;
     let gw = gateway_to(&fake).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let text = "Bitte überweisen Sie auf DE89 3704 0044 0532 0130 00, danke Frau Müller.";
     let (status, body) = gw.send(&text_message("+4915112345678", text)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -72,11 +73,11 @@ async fn iban_is_masked_names_kept_and_the_audit_counts_what_was_done() {
 async fn health_data_is_refused_naming_the_category_never_the_value() {
     let fake = FakeUpstream::start(Behaviour::Accept, None).await;
     let gw = gateway_to(&fake).await;
-    let mut msg = text_message("+4915112345678", "x");
-    msg["type"] = json!("template");
-    msg.as_object_mut().unwrap().remove("text");
-    msg["template"] = json!({"name":"befund","language":{"code":"de"},"components":[{"type":"body","parameters":[
-        {"type":"text","text":"Diabetes mellitus Typ 2"}]}]});
+    gw.customer_writes("4915112345678", "Hallo").await;
+    let msg = text_message(
+        "+4915112345678",
+        "Ihr Befund: Diabetes mellitus Typ 2, bitte Metformin weiter einnehmen.",
+    );
     let (status, body) = gw.send(&msg).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (code, details) = assert_cloud_error(&body);

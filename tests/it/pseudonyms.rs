@@ -24,6 +24,7 @@ async fn pseudonyms_in_to_and_context_are_resolved_before_forwarding() {
         ..Options::default()
     })
     .await;
+    gw.customer_writes("4915199999001", "Hallo").await;
     let key = PseudonymKey::new(&key_bytes());
     let pn = key.identity(IdKind::Phone, "4915199999001");
     let wamid = key.identity(IdKind::Wamid, "wamid.HBgNREALINBOUND");

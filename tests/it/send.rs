@@ -65,6 +65,7 @@ async fn phone_number_id_not_granted_to_the_client_is_403() {
 #[tokio::test]
 async fn token_in_access_token_query_is_accepted() {
     let gw = TestGateway::spawn().await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let url = format!("{}?access_token={CLIENT_TOKEN}", gw.messages_url());
     let (status, _, body) = post(
         &url,
@@ -80,7 +81,18 @@ async fn token_in_access_token_query_is_accepted() {
 
 #[tokio::test]
 async fn every_message_type_is_accepted_through_the_sandbox() {
-    let gw = TestGateway::spawn().await;
+    // Eleven messages to one person in a row: Meta's pair limit (one per
+    // 6 s, enforced locally by `rate.pair`) is lowered for this test.
+    let policy = schleuse::init::DEFAULT_POLICY.replace(
+        "pair_min_interval_seconds = 6",
+        "pair_min_interval_seconds = 0",
+    );
+    let gw = TestGateway::spawn_with(Options {
+        policy,
+        ..Options::default()
+    })
+    .await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let to = "+4915112345678";
     let bodies = [
         ("text", json!({"body":"Ihre Bestellung ist unterwegs."})),
@@ -141,8 +153,9 @@ async fn every_message_type_is_accepted_through_the_sandbox() {
 #[tokio::test]
 async fn marketing_messages_endpoint_accepts_templates() {
     let gw = TestGateway::spawn().await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let url = gw.url(&format!("/v23.0/{PHONE_NUMBER_ID}/marketing_messages"));
-    let msg = json!({"messaging_product":"whatsapp","to":"+4915112345678","type":"template","template":{"name":"spring_sale","language":{"code":"de"}}});
+    let msg = json!({"messaging_product":"whatsapp","to":"+4915112345678","type":"template","template":{"name":"order_update","language":{"code":"de"}}});
     let (status, _, body) = post(&url, Some(CLIENT_TOKEN), msg.to_string().into_bytes()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["messages"][0]["message_status"], "accepted");

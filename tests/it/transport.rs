@@ -99,6 +99,7 @@ async fn idle_keep_alive_connections_are_closed() {
 #[tokio::test]
 async fn http2_prior_knowledge_is_served() {
     let gw = TestGateway::spawn().await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .http2_only(true)
         .build_http();
@@ -136,7 +137,8 @@ async fn tls_with_required_client_certificate_and_binding() {
         "https://localhost:{}/v24.0/{PHONE_NUMBER_ID}/messages",
         gw.addr.port()
     );
-    let body = text_message("+4915112345678", "tls").to_string();
+    // Mark-as-read needs no open window, so no inbound message is needed.
+    let body = serde_json::json!({"messaging_product":"whatsapp","status":"read","message_id":"wamid.HBgLMTIz"}).to_string();
 
     let with_cert = https_client(&pki, true);
     let resp = with_cert.request(post_req(&url, &body)).await.unwrap();
@@ -195,6 +197,7 @@ fn https_client(
 #[tokio::test]
 async fn metrics_and_health_are_only_on_the_admin_listener() {
     let gw = TestGateway::spawn().await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let _ = gw.send(&text_message("+4915112345678", "count me")).await;
     let (status, text) = get(&format!("http://{}/metrics", gw.admin_addr)).await;
     assert_eq!(status, StatusCode::OK);

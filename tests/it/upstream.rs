@@ -31,6 +31,7 @@ async fn gateway_to(
 async fn gateway_substitutes_metas_token_and_forwards_the_normalised_body() {
     let fake = FakeUpstream::start(Behaviour::Accept, None).await;
     let gw = gateway_to(&fake.base_url, None, 5000).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let url = format!(
         "{}?access_token={CLIENT_TOKEN}",
         gw.url(&format!("/v21.0/{PHONE_NUMBER_ID}/messages"))
@@ -88,6 +89,7 @@ async fn upstream_over_tls_with_an_extra_ca_works() {
     let fake = FakeUpstream::start(Behaviour::Accept, Some(TlsAcceptor::from(tls))).await;
     let base = fake.base_url.replace("127.0.0.1", "localhost");
     let gw = gateway_to(&base, Some(files.ca.clone()), 5000).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let (status, body) = gw.send(&text_message("+4915112345678", "tls")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -101,6 +103,7 @@ async fn upstream_over_tls_with_an_extra_ca_works() {
 async fn upstream_timeout_is_504_and_says_the_outcome_is_unknown() {
     let fake = FakeUpstream::start(Behaviour::Delay(Duration::from_secs(5)), None).await;
     let gw = gateway_to(&fake.base_url, None, 300).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let (status, body) = gw.send(&text_message("+4915112345678", "slow")).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     let (code, details) = assert_cloud_error(&body);
@@ -118,6 +121,7 @@ async fn upstream_5xx_is_502_in_cloud_api_shape() {
     )
     .await;
     let gw = gateway_to(&fake.base_url, None, 5000).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     let (code, details) = assert_cloud_error(&body);
@@ -133,6 +137,7 @@ async fn upstream_5xx_keeps_metas_error_code() {
     let fake =
         FakeUpstream::start(Behaviour::Fail(StatusCode::SERVICE_UNAVAILABLE, meta), None).await;
     let gw = gateway_to(&fake.base_url, None, 5000).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert_eq!(assert_cloud_error(&body).0, 131016);
@@ -144,6 +149,7 @@ async fn upstream_4xx_passes_through_unchanged() {
     let meta = r#"{"error":{"message":"(#131026) Message undeliverable","type":"OAuthException","code":131026,"fbtrace_id":"Meta1"}}"#;
     let fake = FakeUpstream::start(Behaviour::Fail(StatusCode::BAD_REQUEST, meta), None).await;
     let gw = gateway_to(&fake.base_url, None, 5000).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body, serde_json::from_str::<Value>(meta).unwrap());
@@ -156,6 +162,7 @@ async fn unreachable_upstream_is_502_and_not_sent() {
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let gw = gateway_to(&url, None, 5000).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     let (code, details) = assert_cloud_error(&body);
@@ -177,6 +184,7 @@ async fn plain_mode_clients_get_metas_answer_unchanged() {
         ..Options::default()
     })
     .await;
+    gw.customer_writes("4915112345678", "Hallo").await;
     let (status, body) = gw.send(&text_message("+4915112345678", "x")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["messages"][0]["id"], "wamid.FAKE");

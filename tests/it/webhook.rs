@@ -4,15 +4,12 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::Full;
+use http::StatusCode;
 use schleuse::webhook::{read_batches, sign};
 
 use crate::fake_upstream::{Behaviour, FakeUpstream};
 use crate::harness::*;
 
-const APP_SECRET: &[u8] = b"test-app-secret";
 const PSEUDONYM_KEY: [u8; 32] = {
     let mut k = [0u8; 32];
     let mut i = 0;
@@ -30,20 +27,11 @@ pub fn inbound_text(wamid: &str) -> Vec<u8> {
 
 /// An inbound text with the given (already JSON-escaped) body.
 pub fn inbound_text_with(wamid: &str, body: &str) -> Vec<u8> {
+    let now = jiff::Timestamp::now().as_second();
     format!(
-        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"300000000000001","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"493012345670","phone_number_id":"{PHONE_NUMBER_ID}"}},"contacts":[{{"profile":{{"name":"Paula Probe"}},"wa_id":"4915199999001"}}],"messages":[{{"from":"4915199999001","id":"{wamid}","timestamp":"1781100000","type":"text","text":{{"body":"{body}"}}}}]}}}}]}}]}}"#
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"300000000000001","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"493012345670","phone_number_id":"{PHONE_NUMBER_ID}"}},"contacts":[{{"profile":{{"name":"Paula Probe"}},"wa_id":"4915199999001"}}],"messages":[{{"from":"4915199999001","id":"{wamid}","timestamp":"{now}","type":"text","text":{{"body":"{body}"}}}}]}}}}]}}]}}"#
     )
     .into_bytes()
-}
-
-pub async fn post_webhook(url: &str, body: Vec<u8>, signature: Option<String>) -> StatusCode {
-    let mut req = Request::post(url).header("content-type", "application/json");
-    if let Some(sig) = signature {
-        req = req.header("x-hub-signature-256", sig);
-    }
-    request(req.body(Full::new(Bytes::from(body))).unwrap())
-        .await
-        .0
 }
 
 #[tokio::test]

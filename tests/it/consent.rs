@@ -1,0 +1,163 @@
+//! The messaging policy through the real gateway, learning from real
+//! signed webhooks: customer first, the 24-hour window, opt-out keywords,
+//! double opt-in, and Meta's own marketing stop signals.
+
+use std::process::Command;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+const A: &str = "4915100000001";
+const B: &str = "4915100000002";
+const C: &str = "4915100000003";
+const D: &str = "4915100000004";
+const E: &str = "4915100000005";
+
+fn template(to: &str, name: &str) -> Value {
+    json!({"messaging_product":"whatsapp","to":format!("+{to}"),"type":"template",
+           "template":{"name":name,"language":{"code":"de"}}})
+}
+
+fn rule_of(body: &Value) -> String {
+    assert_cloud_error(body).1
+}
+
+async fn gateway() -> TestGateway {
+    // Several messages to one person within seconds: the local pair limit
+    // (rate.pair, 6 s) is lowered so each case tests one rule.
+    let policy = schleuse::init::DEFAULT_POLICY.replace(
+        "pair_min_interval_seconds = 6",
+        "pair_min_interval_seconds = 0",
+    );
+    TestGateway::spawn_with(Options {
+        policy,
+        ..Options::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn customer_first_window_and_opt_out_are_enforced_from_webhooks() {
+    let gw = gateway().await;
+    let now = jiff::Timestamp::now().as_second();
+
+    // A writes: a free-form reply is allowed.
+    gw.customer_writes(A, "Wann öffnet die Filiale?").await;
+    assert_eq!(
+        gw.send(&text_message(&format!("+{A}"), "Ab 9 Uhr."))
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // B last wrote 25 hours ago: free-form is refused with 131047, a template is allowed.
+    gw.customer_writes_at(B, "Hallo", now - 25 * 3600).await;
+    let (status, body) = gw
+        .send(&text_message(&format!("+{B}"), "Noch Fragen?"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(assert_cloud_error(&body).0, 131047);
+    assert!(rule_of(&body).contains("window.free_form_hours"));
+    assert_eq!(
+        gw.send(&template(B, "order_update")).await.0,
+        StatusCode::OK
+    );
+
+    // D never wrote: free-form is refused (customer first), so is marketing without consent.
+    let (status, body) = gw.send(&text_message(&format!("+{D}"), "Hallo!")).await;
+    assert_eq!(
+        (status, assert_cloud_error(&body).0),
+        (StatusCode::BAD_REQUEST, 131047)
+    );
+    let (status, body) = gw.send(&template(D, "weekly_offers")).await;
+    assert_eq!(
+        (status, assert_cloud_error(&body).0),
+        (StatusCode::BAD_REQUEST, 131050)
+    );
+
+    // C writes, then STOP: every business-initiated message is refused.
+    gw.customer_writes(C, "Hallo").await;
+    gw.customer_writes(C, "  stop! ").await;
+    let (status, body) = gw.send(&text_message(&format!("+{C}"), "Schade!")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(assert_cloud_error(&body).0, 139001);
+    assert!(rule_of(&body).contains("optout.respected"));
+    assert_eq!(
+        gw.send(&template(C, "order_update")).await.0,
+        StatusCode::CONFLICT
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn double_opt_in_and_metas_131050_failure_are_consent_changes_in_the_audit_log() {
+    let gw = gateway().await;
+    gw.customer_writes(E, "START").await;
+    gw.customer_writes(E, "JA").await;
+    // Meta later reports that E stopped marketing messages.
+    let failed = json!({"object":"whatsapp_business_account","entry":[{"id":"300000000000001","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"493012345670","phone_number_id":PHONE_NUMBER_ID},
+        "statuses":[{"id":"wamid.OUTBOUND1","status":"failed","timestamp":jiff::Timestamp::now().as_second().to_string(),
+                     "recipient_id":E,"errors":[{"code":131050,"title":"User has stopped marketing"}]}]}}]}]});
+    let body = schleuse::webhook::to_ascii_json(&failed).unwrap();
+    let status = post_webhook(
+        &gw.url("/webhook"),
+        body.clone(),
+        Some(schleuse::webhook::sign(APP_SECRET, &body)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    gw.wait_until_processed().await;
+    let (status, body) = gw.send(&template(E, "weekly_offers")).await;
+    assert_eq!(
+        (status, assert_cloud_error(&body).0),
+        (StatusCode::BAD_REQUEST, 131050),
+        "{body}"
+    );
+
+    let config = gw.config_path.clone();
+    let dir = gw.stop().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_schleuse"))
+        .args([
+            "audit",
+            "export",
+            "--kind",
+            "consent_change",
+            "--subject",
+            &format!("+{E}"),
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let changes: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|e| {
+            e["rule_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert!(
+        changes[0].contains("consent.requested") && changes[0].contains("method:keyword"),
+        "{changes:?}"
+    );
+    assert!(changes[1].contains("consent.confirmed"), "{changes:?}");
+    assert!(
+        changes[2].contains("consent.revoked") && changes[2].contains("method:meta_131050"),
+        "{changes:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(E),
+        "no phone number in the audit log"
+    );
+    drop(dir);
+}
