@@ -16,7 +16,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::audit::{AuditError, AuditLog, AuditSettings, Kind, Record};
 use crate::config::Config;
-use crate::consent::{ConsentError, SharedLedger};
+use crate::consent::{ConsentError, SendRecorder, SharedLedger};
 use crate::egress::{EgressError, Upstream};
 use crate::ingress::{BodyLimits, Clients, Listener, TlsError, server_config};
 use crate::observability::{Metrics, serve_admin};
@@ -184,6 +184,12 @@ pub async fn start(config: &Config) -> Result<RunningGateway, StartError> {
         pii: Arc::clone(&core.pii),
         pii_keys: PiiKeys::from_secret(&config.secrets.pseudonym_key),
         ledger: core.ledger.clone(),
+        sends: SendRecorder::start(core.ledger.clone(), 8192).map_err(|source| {
+            StartError::Storage {
+                path: config.consent_db_path(),
+                source,
+            }
+        })?,
         clock: Arc::new(SystemClock),
     }));
     let addrs = bind_public(config, &gateway, &mut tasks, &shutdown_rx).await?;

@@ -23,11 +23,13 @@ use crate::pseudonym::SubjectId;
 pub mod cli;
 mod inbound;
 mod learn;
+mod sends;
 mod state;
 pub mod store;
 
 pub use inbound::{GATEWAY_ACTOR, inbound_events, marketing_stop};
 pub use learn::{ConsentLearner, SharedLedger, inbound_subject};
+pub use sends::SendRecorder;
 pub use state::{ConsentStatus, SendFact, SubjectState};
 pub use store::{Ledger, SqliteLedger, StateQuery, StoredEvent};
 

@@ -25,7 +25,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::{AuditLog, Decision, Direction, Kind, Record};
 use crate::config::{ClientConfig, IdentityMode};
-use crate::consent::{ContentDigest, Ledger, SendFact, SharedLedger, StateQuery, SubjectState};
+use crate::consent::{
+    ContentDigest, Ledger, SendFact, SendRecorder, SharedLedger, StateQuery, SubjectState,
+};
 use crate::egress::{Upstream, UpstreamRequest, UpstreamResponse};
 use crate::error::{ApiError, ErrorSource};
 use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, read_json_body};
@@ -50,6 +52,7 @@ pub struct Gateway {
     pii: Arc<Engine>,
     pii_keys: PiiKeys,
     ledger: SharedLedger,
+    sends: SendRecorder,
     clock: Arc<dyn Clock>,
     rng: SystemRandom,
 }
@@ -80,6 +83,8 @@ pub struct GatewayParts {
     pub pii_keys: PiiKeys,
     /// The consent ledger.
     pub ledger: SharedLedger,
+    /// Records forwarded sends in the ledger (group commit).
+    pub sends: SendRecorder,
     /// The time source of decisions.
     pub clock: Arc<dyn Clock>,
 }
@@ -149,6 +154,7 @@ impl Gateway {
             pii: parts.pii,
             pii_keys: parts.pii_keys,
             ledger: parts.ledger,
+            sends: parts.sends,
             clock: parts.clock,
             rng: SystemRandom::new(),
         }
@@ -305,7 +311,7 @@ impl Gateway {
     ) -> Result<SubjectState, ApiError> {
         let ledger = self.ledger.clone();
         let read =
-            tokio::task::spawn_blocking(move || ledger.with(|l| l.state(&subject, &query))).await;
+            tokio::task::spawn_blocking(move || ledger.read(|l| l.state(&subject, &query))).await;
         match read {
             Ok(Ok(state)) => Ok(state),
             Ok(Err(e)) => {
@@ -326,16 +332,9 @@ impl Gateway {
         digest: ContentDigest,
     ) {
         let Some(subject) = subject else { return };
-        let ledger = self.ledger.clone();
         let fact = SendFact { at, marketing };
-        let write = tokio::task::spawn_blocking(move || {
-            ledger.with(|l| l.record_send(&subject, fact, Some(&digest)))
-        })
-        .await;
-        if !matches!(write, Ok(Ok(()))) {
-            tracing::error!(
-                "consent ledger could not record a forwarded send; caps may undercount it"
-            );
+        if let Err(e) = self.sends.record(subject, fact, Some(digest)).await {
+            tracing::error!(error = %e, "consent ledger could not record a forwarded send; caps may undercount it");
         }
     }
 

@@ -22,9 +22,14 @@ use crate::webhook::{Event, Learn, Person};
 /// Meta's code for "the user stopped marketing messages".
 const CODE_MARKETING_STOPPED: u32 = 131050;
 
-/// The ledger shared by the send path and the webhook processor.
+/// The ledger shared by the send path and the webhook processor: one
+/// connection for writes, one for the decision's reads, so a read never
+/// waits behind a write's fsync (SQLite WAL readers see the last commit).
 #[derive(Clone)]
-pub struct SharedLedger(Arc<Mutex<SqliteLedger>>);
+pub struct SharedLedger {
+    writer: Arc<Mutex<SqliteLedger>>,
+    reader: Arc<Mutex<SqliteLedger>>,
+}
 
 /// Feeds inbound events to the ledger (see the module docs).
 pub struct ConsentLearner {
@@ -40,15 +45,27 @@ pub struct ConsentLearner {
 impl SharedLedger {
     /// Opens the ledger database.
     pub fn open(path: &std::path::Path) -> Result<Self, ConsentError> {
-        Ok(Self(Arc::new(Mutex::new(SqliteLedger::open(path)?))))
+        Ok(Self {
+            writer: Arc::new(Mutex::new(SqliteLedger::open(path)?)),
+            reader: Arc::new(Mutex::new(SqliteLedger::open(path)?)),
+        })
     }
 
-    /// Runs `f` with the ledger locked.
+    /// Runs `f` with the writing connection locked.
     pub fn with<T>(
         &self,
         f: impl FnOnce(&SqliteLedger) -> Result<T, ConsentError>,
     ) -> Result<T, ConsentError> {
-        let ledger = self.0.lock().map_err(|_| ConsentError::Poisoned)?;
+        let ledger = self.writer.lock().map_err(|_| ConsentError::Poisoned)?;
+        f(&ledger)
+    }
+
+    /// Runs a read-only `f` on the reading connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&SqliteLedger) -> Result<T, ConsentError>,
+    ) -> Result<T, ConsentError> {
+        let ledger = self.reader.lock().map_err(|_| ConsentError::Poisoned)?;
         f(&ledger)
     }
 

@@ -88,6 +88,19 @@ impl SqliteLedger {
         Self::init(conn)
     }
 
+    /// Records many forwarded sends in one transaction (group commit).
+    pub fn record_sends(
+        &self,
+        sends: &[(SubjectId, SendFact, Option<ContentDigest>)],
+    ) -> Result<(), ConsentError> {
+        let tx = self.conn.unchecked_transaction()?;
+        for (subject, send, content) in sends {
+            insert_send(&tx, subject, *send, content.as_ref())?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// An in-memory ledger (tests, dry runs).
     pub fn open_in_memory() -> Result<Self, ConsentError> {
         Self::init(Connection::open_in_memory()?)
@@ -237,24 +250,7 @@ impl Ledger for SqliteLedger {
         content: Option<&ContentDigest>,
     ) -> Result<(), ConsentError> {
         let tx = self.conn.unchecked_transaction()?;
-        let at = send.at.as_millisecond();
-        tx.prepare_cached(
-            "INSERT INTO send (subject, at_ms, marketing, digest) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![
-            subject.as_str(),
-            at,
-            send.marketing,
-            content.map(ContentDigest::as_str),
-        ])?;
-        if let Some(digest) = content {
-            tx.prepare_cached(
-                "INSERT INTO content_recipient (digest, subject, last_at_ms) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(digest, subject) DO UPDATE SET last_at_ms = excluded.last_at_ms \
-                 WHERE excluded.last_at_ms > content_recipient.last_at_ms",
-            )?
-            .execute(params![digest.as_str(), subject.as_str(), at])?;
-        }
+        insert_send(&tx, subject, send, content)?;
         tx.commit()?;
         Ok(())
     }
@@ -393,3 +389,30 @@ CREATE TABLE IF NOT EXISTS content_recipient (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS content_recipient_recent ON content_recipient (digest, last_at_ms);
 ";
+
+fn insert_send(
+    tx: &rusqlite::Transaction<'_>,
+    subject: &SubjectId,
+    send: SendFact,
+    content: Option<&ContentDigest>,
+) -> Result<(), ConsentError> {
+    let at = send.at.as_millisecond();
+    tx.prepare_cached(
+        "INSERT INTO send (subject, at_ms, marketing, digest) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        subject.as_str(),
+        at,
+        send.marketing,
+        content.map(ContentDigest::as_str)
+    ])?;
+    if let Some(digest) = content {
+        tx.prepare_cached(
+            "INSERT INTO content_recipient (digest, subject, last_at_ms) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(digest, subject) DO UPDATE SET last_at_ms = excluded.last_at_ms \
+             WHERE excluded.last_at_ms > content_recipient.last_at_ms",
+        )?
+        .execute(params![digest.as_str(), subject.as_str(), at])?;
+    }
+    Ok(())
+}

@@ -462,3 +462,30 @@ fn opt_in_keyword_then_confirmation_grants_marketing_and_meta_stop_revokes_it() 
     ));
     assert!(!SubjectState::from_events(&events).has_consent(&Purpose::marketing()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_recorder_commits_concurrent_sends_and_readers_see_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = SharedLedger::open(&dir.path().join("consent.db")).unwrap();
+    let recorder = SendRecorder::start(shared.clone(), 64).unwrap();
+    let subject = key().subject(PHONE);
+    let digest = ContentDigest::from_hex("abc".into());
+    let mut tasks = Vec::new();
+    for i in 0..200i64 {
+        let (recorder, subject, digest) = (recorder.clone(), subject.clone(), digest.clone());
+        tasks.push(tokio::spawn(async move {
+            let fact = SendFact {
+                at: ts("2026-01-01T11:00:00Z") + SignedDuration::from_secs(i),
+                marketing: false,
+            };
+            recorder.record(subject, fact, Some(digest)).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let policy = Policy::from_bytes(DEFAULT).unwrap();
+    let q = policy.state_query(ts("2026-01-01T12:00:00Z"), Some(digest));
+    let state = shared.read(|l| l.state(&subject, &q)).unwrap();
+    assert_eq!(state.recent_sends.len(), 200);
+}
