@@ -22,12 +22,14 @@ use crate::pseudonym::SubjectId;
 
 pub mod cli;
 mod inbound;
+mod inflight;
 mod learn;
 mod sends;
 mod state;
 pub mod store;
 
 pub use inbound::{GATEWAY_ACTOR, inbound_events, marketing_stop};
+pub use inflight::{InFlight, PendingSends, Reservation, Turn};
 pub use learn::{ConsentLearner, SharedLedger, inbound_subject};
 pub use sends::SendRecorder;
 pub use state::{ConsentStatus, SendFact, SubjectState};

@@ -118,6 +118,12 @@ impl Upstream {
 
 // === impl EgressError ===
 
+/// Rule id: the upstream did not answer in time (outcome unknown).
+pub const RULE_UPSTREAM_TIMEOUT: &str = "egress.upstream_timeout";
+/// Rule id: the connection broke after the request was sent (outcome
+/// unknown).
+pub const RULE_UPSTREAM_FAILED: &str = "egress.upstream_failed";
+
 impl EgressError {
     /// The Cloud API error the client sees.
     pub fn to_api_error(&self) -> ApiError {
@@ -129,14 +135,14 @@ impl EgressError {
                 StatusCode::GATEWAY_TIMEOUT,
                 131000,
                 "Something went wrong",
-                "egress.upstream_timeout",
+                RULE_UPSTREAM_TIMEOUT,
                 "the upstream did not answer in time; the message may have been accepted, check status webhooks before resending",
             ),
             Self::OutcomeUnknown(_) | Self::BadResponse(_) => ApiError::upstream(
                 StatusCode::BAD_GATEWAY,
                 131000,
                 "Something went wrong",
-                "egress.upstream_failed",
+                RULE_UPSTREAM_FAILED,
                 "the upstream connection failed after the request was sent; the message may have been accepted, check status webhooks before resending",
             ),
             Self::ServerError { status, code } => ApiError::upstream(

@@ -26,9 +26,12 @@ use ring::rand::{SecureRandom, SystemRandom};
 use crate::audit::{AuditLog, Decision, Direction, Kind, Record};
 use crate::config::{ClientConfig, IdentityMode};
 use crate::consent::{
-    ContentDigest, Ledger, SendFact, SendRecorder, SharedLedger, StateQuery, SubjectState,
+    ContentDigest, InFlight, Ledger, Reservation, SendFact, SendRecorder, SharedLedger, StateQuery,
+    SubjectState,
 };
-use crate::egress::{Upstream, UpstreamRequest, UpstreamResponse};
+use crate::egress::{
+    RULE_UPSTREAM_FAILED, RULE_UPSTREAM_TIMEOUT, Upstream, UpstreamRequest, UpstreamResponse,
+};
 use crate::error::{ApiError, ErrorSource};
 use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, read_json_body};
 use crate::message::{Recipient, SendRequest};
@@ -53,9 +56,13 @@ pub struct Gateway {
     pii_keys: PiiKeys,
     ledger: SharedLedger,
     sends: SendRecorder,
+    inflight: Arc<InFlight>,
     clock: Arc<dyn Clock>,
     rng: SystemRandom,
 }
+
+/// A send that passed classify and decide.
+type Decided = (SendRequest, Permit, ContentDigest, Option<Reservation>);
 
 /// The parts a [`Gateway`] is assembled from (see `app::start`).
 pub struct GatewayParts {
@@ -155,6 +162,7 @@ impl Gateway {
             pii_keys: parts.pii_keys,
             ledger: parts.ledger,
             sends: parts.sends,
+            inflight: Arc::new(InFlight::default()),
             clock: parts.clock,
             rng: SystemRandom::new(),
         }
@@ -243,7 +251,7 @@ impl Gateway {
             trace_id,
         };
         let now = self.clock.now();
-        let (mut request, permit, digest) =
+        let (mut request, permit, digest, reservation) =
             match self.classify_and_decide(&body, &route, &policy, now).await {
                 Ok(decided) => decided,
                 Err((subject, error)) => {
@@ -264,44 +272,70 @@ impl Gateway {
             .record_permit(&ctx, subject.clone(), &request, &permit, &redaction)
             .await?;
         let result = self.forward(&route, wire, permit).await;
-        if result.as_ref().is_ok_and(|r| r.status.is_success()) {
-            self.record_send(subject.clone(), now, marketing, digest)
-                .await;
-        }
-        self.record_upstream_result(&client, subject, &result, trace_id)
-            .await;
-        result.map(|r| self.present(&client, r))
+        // The three durable writes after forwarding are independent; each
+        // group-commits with other requests', so they run side by side.
+        let record = async {
+            if counts_as_sent(&result) {
+                self.record_send(subject.clone(), now, marketing, digest)
+                    .await;
+            }
+            drop(reservation);
+        };
+        let audit = self.record_upstream_result(&client, subject.clone(), &result, trace_id);
+        let present = async {
+            match &result {
+                Ok(response) => Ok(self.present(&client, response.clone()).await),
+                Err(e) => Err(e.clone()),
+            }
+        };
+        let ((), (), answer) = tokio::join!(record, audit, present);
+        answer
     }
 
-    /// classify and decide: the typed request, the policy's permit and the
-    /// content digest (for the mass-message rule), or the refusal with the
-    /// subject it concerned (when known). The decision reads what the
-    /// consent ledger knows about the recipient; if the ledger cannot be
-    /// read, the send is refused (fail closed).
+    /// classify and decide: the typed request, the policy's permit, the
+    /// content digest (for the mass-message rule) and the reservation that
+    /// makes this send count for concurrent decisions until it is in the
+    /// ledger; or the refusal with the subject it concerned (when known).
+    /// The decision reads what the consent ledger knows about the recipient;
+    /// if the ledger cannot be read, the send is refused (fail closed).
     async fn classify_and_decide(
         &self,
         body: &[u8],
         route: &SendRoute,
         policy: &Policy,
         now: jiff::Timestamp,
-    ) -> Result<(SendRequest, Permit, ContentDigest), (Option<SubjectId>, ApiError)> {
+    ) -> Result<Decided, (Option<SubjectId>, ApiError)> {
         let request = SendRequest::parse_resolving(body, route.endpoint, self.vault.as_ref())
             .map_err(|e| (None, e))?;
         let subject = self.subject_of(&request);
         let digest = content_digest(&self.pseudonyms, &request);
-        let state = match (&subject, request.recipient()) {
-            (Some(s), Some(Recipient::Phone(_) | Recipient::BusinessScopedUser(_))) => {
-                let query = policy.state_query(now, Some(digest.clone()));
-                self.ledger_state(s.clone(), query)
-                    .await
-                    .map_err(|e| (subject.clone(), e))?
-            }
-            _ => SubjectState::default(),
+        let person = match (&subject, request.recipient()) {
+            (Some(s), Some(Recipient::Phone(_) | Recipient::BusinessScopedUser(_))) => Some(s),
+            _ => None,
         };
+        let Some(person) = person else {
+            let permit = policy
+                .decide(&request, &SubjectState::default(), now)
+                .map_err(|denial| (subject.clone(), ApiError::from(denial)))?;
+            return Ok((request, permit, digest, None));
+        };
+        let turn = self.inflight.turn(person, &digest).await;
+        let query = policy.state_query(now, Some(digest.clone()));
+        // In-flight sends first, then the ledger (see `consent::InFlight`).
+        let pending = self.inflight.pending(person, &query);
+        let mut state = self
+            .ledger_state(person.clone(), query)
+            .await
+            .map_err(|e| (subject.clone(), e))?;
+        pending.add_to(&mut state);
         let permit = policy
             .decide(&request, &state, now)
             .map_err(|denial| (subject.clone(), ApiError::from(denial)))?;
-        Ok((request, permit, digest))
+        let reservation =
+            self.inflight
+                .reserve(person.clone(), digest.clone(), now, permit.is_marketing());
+        drop(turn);
+        Ok((request, permit, digest, Some(reservation)))
     }
 
     async fn ledger_state(
@@ -476,7 +510,7 @@ impl Gateway {
     /// What a client in pseudonym mode sees of Meta's answer: the same
     /// pseudonyms its webhooks carry (`wamid.ps_…`, `pn_…`), so it can
     /// correlate statuses without ever holding a number or a real wamid.
-    fn present(&self, client: &ClientConfig, response: UpstreamResponse) -> UpstreamResponse {
+    async fn present(&self, client: &ClientConfig, response: UpstreamResponse) -> UpstreamResponse {
         if client.identity_mode != IdentityMode::Pseudonym || !response.status.is_success() {
             return response;
         }
@@ -485,7 +519,7 @@ impl Gateway {
         };
         let mut pseudonymiser = Pseudonymiser::new(&self.pseudonyms);
         pseudonymiser.send_response(&mut body);
-        if let Err(e) = self.vault.remember(&pseudonymiser.mappings) {
+        if let Err(e) = self.vault.remember_async(&pseudonymiser.mappings).await {
             tracing::error!(error = %e, "identity vault write failed; the pseudonyms in this answer may not resolve later");
         }
         match serde_json::to_vec(&body) {
@@ -549,6 +583,16 @@ fn actor(client: &ClientConfig) -> String {
 fn first_wamid(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     v.pointer("/messages/0/id")?.as_str().map(str::to_owned)
+}
+
+/// Whether a forward's outcome counts for the pair, frequency and mass
+/// rules: accepted by Meta, or unknown (a timeout may still have been
+/// delivered — counting it errs toward refusing the next one).
+fn counts_as_sent(result: &Result<UpstreamResponse, ApiError>) -> bool {
+    match result {
+        Ok(response) => response.status.is_success(),
+        Err(e) => [RULE_UPSTREAM_TIMEOUT, RULE_UPSTREAM_FAILED].contains(&e.rule),
+    }
 }
 
 fn ledger_unavailable() -> ApiError {

@@ -302,13 +302,17 @@ impl Policy {
     /// The bounds of the ledger lookup a decision at `now` needs.
     pub fn state_query(&self, now: Timestamp, content: Option<ContentDigest>) -> StateQuery {
         let f = &self.rules.frequency;
-        let horizon = f.marketing_period.max(f.pair_interval);
         StateQuery {
-            sends_since: now.saturating_sub(horizon).unwrap_or(Timestamp::MIN),
+            marketing_since: now
+                .saturating_sub(f.marketing_period)
+                .unwrap_or(Timestamp::MIN),
+            marketing_limit: f.marketing_max,
             content: content.map(|d| {
                 let since = now.saturating_sub(self.rules.mass.period);
                 (d, since.unwrap_or(Timestamp::MIN))
             }),
+            // `max_recipients` others already means this send exceeds it.
+            content_limit: self.rules.mass.max_recipients,
         }
     }
 

@@ -14,6 +14,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
 
+mod group_commit;
+pub use group_commit::{CommitError, GroupCommit};
+
 /// AES-256-GCM for personal data at rest, keyed per purpose from the
 /// pseudonym key (HKDF-SHA-256), with random 96-bit nonces.
 pub struct Sealer {

@@ -46,10 +46,13 @@ pub struct SubjectState {
     pub opted_out_at: Option<Timestamp>,
     /// Consent per purpose.
     pub consents: BTreeMap<Purpose, ConsentStatus>,
-    /// Sends within the policy's look-back horizon.
-    pub recent_sends: Vec<SendFact>,
+    /// The newest forwarded send to this subject (pair rate).
+    pub last_send: Option<Timestamp>,
+    /// Marketing sends within the frequency period, counted up to the
+    /// query's limit (a count at the limit means "at least").
+    pub recent_marketing_sends: u32,
     /// Distinct *other* subjects that got the same content within the
-    /// mass-message period.
+    /// mass-message period, counted up to the query's limit.
     pub same_content_recipients: u32,
 }
 

@@ -21,11 +21,16 @@ use crate::pseudonym::SubjectId;
 /// `Policy::state_query`).
 #[derive(Clone, Debug)]
 pub struct StateQuery {
-    /// Sends at or after this time are loaded.
-    pub sends_since: Timestamp,
+    /// Marketing sends after this time are counted (frequency rule) …
+    pub marketing_since: Timestamp,
+    /// … up to this many: the rule only needs to know whether the cap is
+    /// reached, so a lookup costs the same however much was sent.
+    pub marketing_limit: u32,
     /// The request's content digest and the start of the mass-message
     /// period, when the mass rule needs a count.
     pub content: Option<(ContentDigest, Timestamp)>,
+    /// Other recipients of the same content are counted up to this many.
+    pub content_limit: u32,
 }
 
 /// A stored event with its ledger id.
@@ -157,22 +162,31 @@ impl SqliteLedger {
         ms.map(millis).transpose()
     }
 
-    fn sends(&self, subject: &SubjectId, since: Timestamp) -> Result<Vec<SendFact>, ConsentError> {
+    /// The newest send (one index probe).
+    fn last_send(&self, subject: &SubjectId) -> Result<Option<Timestamp>, ConsentError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT MAX(at_ms) FROM send WHERE subject = ?1")?;
+        let ms: Option<i64> = stmt.query_row(params![subject.as_str()], |r| r.get(0))?;
+        ms.map(millis).transpose()
+    }
+
+    /// Marketing sends after `since`, counted up to `limit`.
+    fn marketing_sends(
+        &self,
+        subject: &SubjectId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<u32, ConsentError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT at_ms, marketing FROM send WHERE subject = ?1 AND at_ms >= ?2",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM send \
+             WHERE subject = ?1 AND marketing = 1 AND at_ms > ?2 LIMIT ?3)",
         )?;
-        let rows = stmt.query_map(params![subject.as_str(), since.as_millisecond()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (ms, marketing) = row?;
-            out.push(SendFact {
-                at: millis(ms)?,
-                marketing,
-            });
-        }
-        Ok(out)
+        let n: i64 = stmt.query_row(
+            params![subject.as_str(), since.as_millisecond(), limit],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     fn same_content(
@@ -180,14 +194,21 @@ impl SqliteLedger {
         subject: &SubjectId,
         digest: &ContentDigest,
         since: Timestamp,
+        limit: u32,
     ) -> Result<u32, ConsentError> {
         // One row per (digest, subject), so a plain COUNT suffices (a
         // `COUNT(DISTINCT)` over `send` would be re-prepared on every call);
         // the subject itself is subtracted with a key lookup, which is
-        // cheaper than a `subject <> ?` filter on every row.
-        let range = params![digest.as_str(), since.as_millisecond()];
+        // cheaper than a `subject <> ?` filter on every row. Counting stops
+        // at `limit + 1` rows (the subject itself may be one of them).
+        let range = params![
+            digest.as_str(),
+            since.as_millisecond(),
+            i64::from(limit) + 1
+        ];
         let mut stmt = self.conn.prepare_cached(
-            "SELECT COUNT(*) FROM content_recipient WHERE digest = ?1 AND last_at_ms >= ?2",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM content_recipient \
+             WHERE digest = ?1 AND last_at_ms >= ?2 LIMIT ?3)",
         )?;
         let all: i64 = stmt.query_row(range, |r| r.get(0))?;
         let mut stmt = self.conn.prepare_cached(
@@ -198,7 +219,7 @@ impl SqliteLedger {
             params![digest.as_str(), subject.as_str(), since.as_millisecond()],
             |r| r.get(0),
         )?;
-        Ok(u32::try_from(all - own).unwrap_or(u32::MAX))
+        Ok(u32::try_from(all - own).unwrap_or(u32::MAX).min(limit))
     }
 
     fn read_snapshot<T>(
@@ -262,9 +283,12 @@ impl Ledger for SqliteLedger {
             let events: Vec<Event> = events.into_iter().map(|s| s.event).collect();
             let mut state = SubjectState::from_events(&events);
             state.last_inbound = self.last_inbound(subject)?;
-            state.recent_sends = self.sends(subject, query.sends_since)?;
+            state.last_send = self.last_send(subject)?;
+            state.recent_marketing_sends =
+                self.marketing_sends(subject, query.marketing_since, query.marketing_limit)?;
             if let Some((digest, since)) = &query.content {
-                state.same_content_recipients = self.same_content(subject, digest, *since)?;
+                state.same_content_recipients =
+                    self.same_content(subject, digest, *since, query.content_limit)?;
             }
             Ok(state)
         })
@@ -381,6 +405,7 @@ CREATE TABLE IF NOT EXISTS send (
     digest TEXT
 );
 CREATE INDEX IF NOT EXISTS send_subject ON send (subject, at_ms);
+CREATE INDEX IF NOT EXISTS send_subject_marketing ON send (subject, marketing, at_ms);
 CREATE TABLE IF NOT EXISTS content_recipient (
     digest TEXT NOT NULL,
     subject TEXT NOT NULL,

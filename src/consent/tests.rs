@@ -161,7 +161,8 @@ fn ledger_round_trips_events_inbound_and_sends_in_sqlite() {
     let state = ledger.state(&subject, &q).unwrap();
     assert_eq!(state.last_inbound, Some(ts("2026-01-01T10:05:00Z")));
     assert!(state.has_consent(&Purpose::marketing()));
-    assert_eq!(state.recent_sends.len(), 1);
+    assert_eq!(state.last_send, Some(ts("2026-01-01T11:00:00Z")));
+    assert_eq!(state.recent_marketing_sends, 1);
     assert_eq!(state.same_content_recipients, 1);
 
     let stored = ledger.events(&subject).unwrap();
@@ -487,5 +488,60 @@ async fn send_recorder_commits_concurrent_sends_and_readers_see_them() {
     let policy = Policy::from_bytes(DEFAULT).unwrap();
     let q = policy.state_query(ts("2026-01-01T12:00:00Z"), Some(digest));
     let state = shared.read(|l| l.state(&subject, &q)).unwrap();
-    assert_eq!(state.recent_sends.len(), 200);
+    assert_eq!(
+        state.last_send,
+        Some(ts("2026-01-01T11:00:00Z") + SignedDuration::from_secs(199))
+    );
+}
+
+#[test]
+fn ledger_counts_marketing_within_the_period_and_stops_at_the_caps() {
+    let (_dir, ledger) = temp_ledger();
+    let policy = Policy::from_bytes(DEFAULT).unwrap(); // 2 per 168 h; mass 250
+    let subject = key().subject(PHONE);
+    let now = ts("2026-06-10T12:00:00Z");
+    let digest = ContentDigest::from_hex("d1".into());
+    let at = |h: i64| now - SignedDuration::from_hours(h);
+    let marketing = |at| SendFact {
+        at,
+        marketing: true,
+    };
+    // Exactly one period ago no longer counts; inside it does.
+    ledger
+        .record_send(&subject, marketing(at(168)), None)
+        .unwrap();
+    ledger
+        .record_send(&subject, marketing(at(167)), None)
+        .unwrap();
+    let service = SendFact {
+        at: at(1),
+        marketing: false,
+    };
+    ledger.record_send(&subject, service, None).unwrap();
+    let q = policy.state_query(now, Some(digest.clone()));
+    let state = ledger.state(&subject, &q).unwrap();
+    assert_eq!(state.recent_marketing_sends, 1);
+    assert_eq!(state.last_send, Some(at(1)));
+    for _ in 0..5 {
+        ledger
+            .record_send(&subject, marketing(at(2)), None)
+            .unwrap();
+    }
+    let state = ledger.state(&subject, &q).unwrap();
+    assert_eq!(state.recent_marketing_sends, 2, "counted up to the cap");
+
+    let sends: Vec<_> = (0..300)
+        .map(|i| {
+            let s = key().subject(&format!("+49151000{i:05}"));
+            (s, marketing(at(1)), Some(digest.clone()))
+        })
+        .collect();
+    ledger.record_sends(&sends).unwrap();
+    let state = ledger.state(&subject, &q).unwrap();
+    assert_eq!(state.same_content_recipients, 250, "counted up to the cap");
+    let first = &sends[0].0;
+    assert_eq!(
+        ledger.state(first, &q).unwrap().same_content_recipients,
+        250
+    );
 }

@@ -126,8 +126,9 @@ fn print_state(state: &SubjectState, out: &mut dyn Write) -> std::io::Result<()>
     }
     writeln!(
         out,
-        "recent sends: {}; same content to {} other people",
-        state.recent_sends.len(),
+        "last send: {}; marketing sends in the frequency period: {}; same content to {} other people (counted up to the policy's caps)",
+        show(state.last_send),
+        state.recent_marketing_sends,
         state.same_content_recipients
     )
 }

@@ -319,11 +319,13 @@ fn quiet_hours(rules: &Rules, ctx: &Ctx<'_>) -> Verdict {
 
 fn pair_rate(rules: &Rules, ctx: &Ctx<'_>) -> Verdict {
     let interval = rules.frequency.pair_interval;
-    let recent = ctx
-        .state
-        .recent_sends
-        .iter()
-        .any(|s| ctx.now.duration_since(s.at) < interval);
+    // A zero interval switches the rule off (a send stamped a moment
+    // later by a concurrent request would otherwise count as "too soon").
+    let recent = !interval.is_zero()
+        && ctx
+            .state
+            .last_send
+            .is_some_and(|at| ctx.now.duration_since(at) < interval);
     if recent {
         deny(
             RULE_PAIR_RATE,
@@ -343,13 +345,8 @@ fn frequency(rules: &Rules, ctx: &Ctx<'_>) -> Verdict {
         return Verdict::Skip;
     }
     let f = &rules.frequency;
-    let count = ctx
-        .state
-        .recent_sends
-        .iter()
-        .filter(|s| s.marketing && ctx.now.duration_since(s.at) < f.marketing_period)
-        .count();
-    if count < f.marketing_max as usize {
+    // The ledger counts marketing sends within the period (up to the cap).
+    if ctx.state.recent_marketing_sends < f.marketing_max {
         Verdict::Pass
     } else {
         deny(
@@ -375,9 +372,9 @@ fn mass(rules: &Rules, ctx: &Ctx<'_>) -> Verdict {
         return Verdict::Pass;
     }
     let reason = format!(
-        "the same content went to {recipients} people within {} hours (limit {})",
+        "the same content would go to more than {} people within {} hours",
+        m.max_recipients,
         m.period.as_hours(),
-        m.max_recipients
     );
     match m.action {
         MassAction::Flag => Verdict::Flag(reason),

@@ -8,16 +8,22 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{IdKind, Mapping};
-use crate::store::{Sealer, open_durable};
+use crate::store::{CommitError, GroupCommit, Sealer, open_durable};
 
 /// HKDF purpose of the vault key.
 const VAULT_PURPOSE: &[u8] = b"schleuse identity vault v1";
 
-/// Pseudonym → sealed real value.
+/// Pseudonym → sealed real value. Reads use their own connection; writes
+/// go through one group-commit writer thread, so concurrent sends share an
+/// fsync.
 pub struct Vault {
-    conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    writer: GroupCommit<SealedRow>,
     sealer: Sealer,
 }
+
+/// One row as stored: pseudonym, kind, nonce, sealed value.
+type SealedRow = (String, &'static str, Vec<u8>, Vec<u8>);
 
 /// Why the vault failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,56 +31,73 @@ pub enum VaultError {
     /// SQLite failed.
     #[error("identity vault database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The durable write did not complete.
+    #[error("identity vault write: {0}")]
+    Write(#[from] CommitError),
     /// Sealing or opening failed (RNG failure or a tampered row).
     #[error("identity vault encryption failed")]
     Crypto,
     /// A lock holder panicked.
     #[error("identity vault lock poisoned")]
     Poisoned,
+    /// The writer thread could not be started.
+    #[error("identity vault writer: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 // === impl Vault ===
 
 impl Vault {
-    /// Opens (creating) the vault database.
+    /// Opens (creating) the vault database and starts its writer thread.
     pub fn open(path: &Path, pseudonym_key: &[u8; 32]) -> Result<Self, VaultError> {
         let conn = open_durable(path)?;
         conn.execute_batch(SCHEMA)?;
+        let writer = GroupCommit::start("identity-vault", 1024, move |rows: &[SealedRow]| {
+            insert_rows(&conn, rows).map_err(|e| e.to_string())
+        })?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            reader: Mutex::new(open_durable(path)?),
+            writer,
             sealer: Sealer::derive(pseudonym_key, VAULT_PURPOSE),
         })
     }
 
-    /// Stores resolvable mappings in one durable transaction; known
-    /// pseudonyms are left as they are.
+    /// Stores resolvable mappings durably (blocking; for threads outside
+    /// the async runtime); known pseudonyms are left as they are.
     pub fn remember(&self, mappings: &[Mapping]) -> Result<(), VaultError> {
-        let mut conn = self.conn.lock().map_err(|_| VaultError::Poisoned)?;
-        let tx = conn.transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO identities (pseudonym, kind, nonce, sealed) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for m in mappings.iter().filter(|m| m.kind.resolvable()) {
+        let rows = self.seal_rows(mappings)?;
+        if !rows.is_empty() {
+            self.writer.commit_blocking(rows)?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::remember`] for async callers.
+    pub async fn remember_async(&self, mappings: &[Mapping]) -> Result<(), VaultError> {
+        let rows = self.seal_rows(mappings)?;
+        if !rows.is_empty() {
+            self.writer.commit(rows).await?;
+        }
+        Ok(())
+    }
+
+    fn seal_rows(&self, mappings: &[Mapping]) -> Result<Vec<SealedRow>, VaultError> {
+        mappings
+            .iter()
+            .filter(|m| m.kind.resolvable())
+            .map(|m| {
                 let (nonce, sealed) = self
                     .sealer
                     .seal(m.value.as_bytes(), m.pseudonym.as_bytes())
                     .ok_or(VaultError::Crypto)?;
-                insert.execute(params![
-                    m.pseudonym,
-                    m.kind.as_str(),
-                    nonce.to_vec(),
-                    sealed
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+                Ok((m.pseudonym.clone(), m.kind.as_str(), nonce.to_vec(), sealed))
+            })
+            .collect()
     }
 
     /// The real value behind a pseudonym of the expected kind, if known.
     pub fn resolve(&self, kind: IdKind, pseudonym: &str) -> Result<Option<String>, VaultError> {
-        let conn = self.conn.lock().map_err(|_| VaultError::Poisoned)?;
+        let conn = self.reader.lock().map_err(|_| VaultError::Poisoned)?;
         let row: Option<(Vec<u8>, Vec<u8>)> = conn
             .prepare_cached(
                 "SELECT nonce, sealed FROM identities WHERE pseudonym = ?1 AND kind = ?2",
@@ -94,6 +117,20 @@ impl Vault {
             .map(Some)
             .map_err(|_| VaultError::Crypto)
     }
+}
+
+/// Writes one batch in one transaction; known pseudonyms stay as they are.
+fn insert_rows(conn: &Connection, rows: &[SealedRow]) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO identities (pseudonym, kind, nonce, sealed) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (pseudonym, kind, nonce, sealed) in rows {
+            insert.execute(params![pseudonym, kind, nonce, sealed])?;
+        }
+    }
+    tx.commit()
 }
 
 const SCHEMA: &str = "

@@ -161,3 +161,64 @@ async fn double_opt_in_and_metas_131050_failure_are_consent_changes_in_the_audit
     );
     drop(dir);
 }
+
+/// Concurrent sends must not pass a cap together that each alone respects:
+/// 20 people who wrote first get the same template at once under a mass
+/// limit of 5 — exactly 5 reach Meta; 20 concurrent replies to one person
+/// under a 60 s pair interval — exactly one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caps_hold_under_concurrent_sends() {
+    let policy = schleuse::init::DEFAULT_POLICY
+        .replace("max_recipients = 250", "max_recipients = 5")
+        .replace("action = \"flag\"", "action = \"deny\"")
+        .replace(
+            "pair_min_interval_seconds = 6",
+            "pair_min_interval_seconds = 60",
+        );
+    let gw = std::sync::Arc::new(
+        TestGateway::spawn_with(Options {
+            policy,
+            ..Options::default()
+        })
+        .await,
+    );
+    let people: Vec<String> = (0..21).map(|i| format!("49151000100{i:02}")).collect();
+    for p in &people {
+        gw.customer_writes(p, "Hallo").await;
+    }
+
+    let mut blast = tokio::task::JoinSet::new();
+    for p in &people[..20] {
+        let (gw, p) = (gw.clone(), p.clone());
+        blast.spawn(async move { (p.clone(), gw.send(&template(&p, "order_update")).await) });
+    }
+    let (mut reached, mut mass) = (Vec::new(), 0);
+    for (person, (status, body)) in blast.join_all().await {
+        if status == StatusCode::OK {
+            reached.push(person);
+        } else if rule_of(&body).contains("mass.same_content") {
+            mass += 1;
+        }
+    }
+    assert_eq!((reached.len(), mass), (5, 15));
+
+    // 20 replies at once to someone who just got the template: all refused;
+    // to someone who did not: exactly one passes.
+    for (person, want_ok) in [(reached[0].clone(), 0), (people[20].clone(), 1)] {
+        let mut replies = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let body = text_message(&format!("+{person}"), &format!("Antwort {i}"));
+            let gw = gw.clone();
+            replies.spawn(async move { gw.send(&body).await });
+        }
+        let results = replies.join_all().await;
+        let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+        assert_eq!(ok, want_ok, "{person}");
+        assert!(
+            results
+                .iter()
+                .filter(|(s, _)| *s != StatusCode::OK)
+                .all(|(_, b)| rule_of(b).contains("rate.pair"))
+        );
+    }
+}

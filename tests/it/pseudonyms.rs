@@ -30,7 +30,7 @@ async fn pseudonyms_in_to_and_context_are_resolved_before_forwarding() {
     let wamid = key.identity(IdKind::Wamid, "wamid.HBgNREALINBOUND");
     let vault = Vault::open(&gw.audit_db().with_file_name("identities.db"), &key_bytes()).unwrap();
     vault
-        .remember(&[
+        .remember_async(&[
             Mapping {
                 kind: IdKind::Phone,
                 pseudonym: pn.clone(),
@@ -42,6 +42,7 @@ async fn pseudonyms_in_to_and_context_are_resolved_before_forwarding() {
                 value: "wamid.HBgNREALINBOUND".into(),
             },
         ])
+        .await
         .unwrap();
 
     let mut msg = text_message(&pn, "Gern, bis morgen!");
