@@ -325,8 +325,8 @@ impl Shape {
 /// Byte length of the IBAN at the start of `s` (its country's length in
 /// alphanumerics), if `s` holds that many.
 fn iban_end(s: &str) -> Option<usize> {
-    let cc = s.get(..2)?.to_ascii_uppercase();
-    let want = checks::iban_length(cc.as_bytes())?;
+    let cc = s.get(..2)?.as_bytes();
+    let want = checks::iban_length(&[cc[0].to_ascii_uppercase(), cc[1].to_ascii_uppercase()])?;
     let mut seen = 0;
     for (i, b) in s.bytes().enumerate() {
         if b.is_ascii_alphanumeric() {
