@@ -31,9 +31,8 @@ impl Dates {
         if !text.bytes().any(|b| b.is_ascii_digit()) {
             return;
         }
-        for c in self.date.captures_iter(text) {
-            let Some(m) = c.get(0) else { continue };
-            if !plausible(&c) {
+        for m in self.date.find_iter(text) {
+            if !plausible(m.as_str()) {
                 continue;
             }
             if any_ci(before(text, m.start(), 32), BIRTH_CONTEXT) {
@@ -43,15 +42,36 @@ impl Dates {
     }
 }
 
-/// Day 1–31 and month 1–12 for the numeric forms.
-fn plausible(c: &regex::Captures<'_>) -> bool {
-    let num = |n: &str| c.name(n).and_then(|m| m.as_str().parse::<u32>().ok());
-    for (d, m) in [("d1", "m1"), ("d2", "m2"), ("d3", "m3")] {
-        if let (Some(day), Some(month)) = (num(d), num(m)) {
-            let dm = (1..=31).contains(&day) && (1..=12).contains(&month);
-            // US order (month/day) for the slash form.
-            let md = d == "d3" && (1..=12).contains(&day) && (1..=31).contains(&month);
-            return dm || md;
+/// Day 1–31 and month 1–12 for the numeric forms (read from the match
+/// itself, so no captures are allocated).
+fn plausible(date: &str) -> bool {
+    let num = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    let dm = |day: u32, month: u32| (1..=31).contains(&day) && (1..=12).contains(&month);
+    let b = date.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        // 1985-03-12
+        return match (num(&date[8..]), num(&date[5..7])) {
+            (Some(d), Some(m)) => dm(d, m),
+            _ => true,
+        };
+    }
+    let mut parts = date.split('/');
+    if let (Some(d), Some(m), Some(_)) = (parts.next(), parts.next(), parts.next()) {
+        // 12/03/1985, or US order 03/12/1985
+        if let (Some(d), Some(m)) = (num(d), num(m)) {
+            return dm(d, m) || dm(m, d);
+        }
+    }
+    let mut parts = date.split('.');
+    if let (Some(d), Some(m), Some(_)) = (parts.next(), parts.next(), parts.next()) {
+        // 12.03.1985, 12. 3. 85
+        if let (Some(d), Some(m)) = (num(d), num(m)) {
+            return dm(d, m);
         }
     }
     true

@@ -5,7 +5,7 @@
 //! (`Nussallergie`, `Blinddarm-OP`). A medication's dose (`Ibuprofen 600`)
 //! and a diabetes type are part of the span.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::gazetteer::lines;
@@ -40,6 +40,9 @@ impl Health {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: one table lookup per byte (the NFA default for
+            // large pattern sets is several times slower on chat text).
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)?;
         Ok(Self {
             ac,

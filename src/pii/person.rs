@@ -5,19 +5,33 @@
 //! (`Name:`). Titles are outside the span. Works word by word without
 //! allocating: lookups lower-case into a stack buffer.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::gazetteer::lines;
-use super::text::lower;
+use super::text::{FastHash, lower_fast};
 use super::{Hit, Label};
 
 /// The person-name detector.
 #[derive(Debug)]
 pub(crate) struct Persons {
-    first: HashSet<&'static str>,
-    last: HashSet<&'static str>,
-    stop: HashSet<&'static str>,
+    /// Every word any list knows (lower case), with its role bits: one
+    /// lookup per word answers all gazetteer and slot questions.
+    words: HashMap<&'static str, u16, FastHash>,
 }
+
+const FIRST: u16 = 1;
+const LAST: u16 = 1 << 1;
+const STOP: u16 = 1 << 2;
+const AMBIG: u16 = 1 << 3;
+const HONOR: u16 = 1 << 4;
+const TITLE: u16 = 1 << 5;
+const GREET: u16 = 1 << 6;
+const SIGN: u16 = 1 << 7;
+const FIELD_W: u16 = 1 << 8;
+const WEAK_W: u16 = 1 << 9;
+/// Second word of an introduction pair (`name ist`, `i am`, `ich heiße`).
+const PAIR2: u16 = 1 << 10;
+const NAME_W: u16 = 1 << 11;
 
 /// What opens a name slot before a word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,51 +56,74 @@ struct Word {
     last: bool,
     stop: bool,
     ambiguous: bool,
+    flags: u16,
 }
+
+/// A previous word: byte range and role bits.
+type Prev = Option<(usize, usize, u16)>;
 
 // === impl Persons ===
 
 impl Persons {
     pub(crate) fn new() -> Self {
-        let words = |data: &'static str| -> HashSet<&'static str> {
-            lines(data).flat_map(str::split_whitespace).collect()
+        let mut words: HashMap<&'static str, u16, FastHash> = HashMap::default();
+        let mut add = |list: &mut dyn Iterator<Item = &'static str>, bit: u16| {
+            for w in list {
+                *words.entry(w).or_insert(0) |= bit;
+            }
         };
-        Self {
-            first: words(include_str!("data/first_names.txt")),
-            last: words(include_str!("data/last_names.txt")),
-            stop: words(include_str!("data/name_stopwords.txt")),
+        let file = |data: &'static str| lines(data).flat_map(str::split_whitespace);
+        add(&mut file(include_str!("data/first_names.txt")), FIRST);
+        add(&mut file(include_str!("data/last_names.txt")), LAST);
+        add(&mut file(include_str!("data/name_stopwords.txt")), STOP);
+        for (list, bit) in [
+            (AMBIGUOUS, AMBIG),
+            (HONORIFIC, HONOR),
+            (TITLES, TITLE),
+            (GREETING, GREET),
+            (SIGN_OFF, SIGN),
+            (FIELD, FIELD_W),
+            (WEAK, WEAK_W),
+            (PAIR_SECOND, PAIR2),
+            (&["name"], NAME_W),
+        ] {
+            add(&mut list.iter().copied(), bit);
         }
+        Self { words }
     }
 
     /// Appends person names in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
-        let mut prev: [Option<(usize, usize)>; 2] = [None; 2];
+        let mut prev: [Prev; 2] = [None; 2];
         let (mut pos, mut skip_until) = (0, 0);
         while let Some((s, e)) = next_word(text, pos) {
             pos = e;
+            let w = self.word(text, s, e);
             if s >= skip_until
-                && let Some((end, score)) = self.name_at(text, s, e, prev)
+                && let Some((end, score)) = self.name_at(text, w, prev)
             {
                 out.push(Hit::new(Label::Person, s, end, score));
                 skip_until = end;
             }
-            prev = [Some((s, e)), prev[0]];
+            prev = [Some((s, e, w.flags)), prev[0]];
         }
     }
 
-    fn name_at(
-        &self,
-        text: &str,
-        s: usize,
-        e: usize,
-        prev: [Option<(usize, usize)>; 2],
-    ) -> Option<(usize, f32)> {
-        let w = self.word(text, s, e);
+    fn name_at(&self, text: &str, w: Word, prev: [Prev; 2]) -> Option<(usize, f32)> {
+        let s = w.start;
         if w.stop || w.end - w.start < 2 {
             return None;
         }
         let slot = slot(text, s, prev);
         let gaz = w.first || w.last;
+        // Every branch below needs one of these; skip the extension otherwise.
+        let possible = slot == Slot::Honorific
+            || w.first
+            || (slot == Slot::Strong && (w.capital || w.last))
+            || (slot == Slot::Weak && w.last);
+        if !possible {
+            return None;
+        }
         let (end, n) = self.extend(text, w, slot);
         let line_alone = line_start(text, s) && line_rest_empty(text, end);
         let score = match slot {
@@ -154,33 +191,33 @@ impl Persons {
     fn word(&self, text: &str, start: usize, end: usize) -> Word {
         let raw = &text[start..end];
         let mut buf = [0u8; 64];
-        let low = lower(raw, &mut buf).unwrap_or("");
-        let capital = raw.starts_with(char::is_uppercase);
+        let low = lower_fast(raw, &mut buf).unwrap_or("");
+        let capital = match raw.as_bytes().first() {
+            Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
+            _ => raw.starts_with(char::is_uppercase),
+        };
+        let flags = self.words.get(low).copied().unwrap_or(0);
         Word {
             start,
             end,
             capital,
-            first: self.first.contains(low),
-            last: self.last.contains(low),
-            stop: self.stop.contains(low),
-            ambiguous: AMBIGUOUS.contains(&low),
+            first: flags & FIRST != 0,
+            last: flags & LAST != 0,
+            stop: flags & STOP != 0,
+            ambiguous: flags & AMBIG != 0,
+            flags,
         }
     }
 }
 
 /// The slot opened by the one or two words before `s`.
-fn slot(text: &str, s: usize, prev: [Option<(usize, usize)>; 2]) -> Slot {
-    let Some((p0s, p0e)) = prev[0] else {
+fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
+    let Some((p0s, p0e, f0)) = prev[0] else {
         return Slot::Free;
     };
+    let f1 = prev[1].map_or(0, |p| p.2);
     let sep = &text[p0e..s];
-    let mut b0 = [0u8; 64];
-    let mut b1 = [0u8; 64];
-    let w0 = lower(&text[p0s..p0e], &mut b0).unwrap_or("");
-    let w1 = prev[1]
-        .and_then(|(a, b)| lower(&text[a..b], &mut b1))
-        .unwrap_or("");
-    if SIGN_OFF.contains(&w0)
+    if f0 & SIGN != 0
         && sep
             .trim_matches([' ', ',', '!', '.', '\n', '\r', '-'])
             .is_empty()
@@ -190,26 +227,34 @@ fn slot(text: &str, s: usize, prev: [Option<(usize, usize)>; 2]) -> Slot {
     if sep.contains('\n') {
         return Slot::Free;
     }
-    if HONORIFIC.contains(&w0) || (TITLES.contains(&w0) && HONORIFIC.contains(&w1)) {
+    if f0 & HONOR != 0 || (f0 & TITLE != 0 && f1 & HONOR != 0) {
         return Slot::Honorific;
     }
-    if w0 == "name" && sep.contains(':') {
+    if f0 & NAME_W != 0 && sep.contains(':') {
         return Slot::Strong;
     }
-    let pair_intro = matches!(
-        (w1, w0),
-        ("name", "ist")
-            | ("name", "is")
-            | ("hier", "ist")
-            | ("this", "is")
-            | ("i", "am")
-            | ("ich", "heiße")
-            | ("ich", "heisse")
-    );
-    if pair_intro || GREETING.contains(&w0) || FIELD.contains(&w0) {
+    let pair_intro = f0 & PAIR2 != 0 && {
+        let mut b0 = [0u8; 64];
+        let mut b1 = [0u8; 64];
+        let w0 = lower_fast(&text[p0s..p0e], &mut b0).unwrap_or("");
+        let w1 = prev[1]
+            .and_then(|(a, b, _)| lower_fast(&text[a..b], &mut b1))
+            .unwrap_or("");
+        matches!(
+            (w1, w0),
+            ("name", "ist")
+                | ("name", "is")
+                | ("hier", "ist")
+                | ("this", "is")
+                | ("i", "am")
+                | ("ich", "heiße")
+                | ("ich", "heisse")
+        )
+    };
+    if pair_intro || f0 & (GREET | FIELD_W) != 0 {
         return Slot::Strong;
     }
-    if WEAK.contains(&w0) {
+    if f0 & WEAK_W != 0 {
         return Slot::Weak;
     }
     Slot::Free
@@ -217,21 +262,37 @@ fn slot(text: &str, s: usize, prev: [Option<(usize, usize)>; 2]) -> Slot {
 
 /// The next word (letters, with inner hyphens and apostrophes) at or after `from`.
 fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
-    let rest = text.get(from..)?;
-    let off = rest.find(char::is_alphabetic)?;
-    let start = from + off;
+    text.get(from..)?;
+    let mut i = from;
+    let start = loop {
+        let (c, len) = char_at(text, i)?;
+        if c.is_alphabetic() {
+            break i;
+        }
+        i += len;
+    };
     let mut end = start;
-    let mut chars = text[start..].char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let inner =
-            matches!(c, '-' | '\'' | '’') && chars.peek().is_some_and(|&(_, n)| n.is_alphabetic());
+    while let Some((c, len)) = char_at(text, end) {
+        let inner = matches!(c, '-' | '\'' | '’')
+            && char_at(text, end + len).is_some_and(|(n, _)| n.is_alphabetic());
         if c.is_alphabetic() || inner {
-            end = start + i + c.len_utf8();
+            end += len;
         } else {
             break;
         }
     }
     Some((start, end))
+}
+
+/// The character at byte `i` (a char boundary) and its length, with an
+/// ASCII fast path.
+fn char_at(text: &str, i: usize) -> Option<(char, usize)> {
+    let b = *text.as_bytes().get(i)?;
+    if b.is_ascii() {
+        return Some((char::from(b), 1));
+    }
+    let c = text.get(i..)?.chars().next()?;
+    Some((c, c.len_utf8()))
 }
 
 fn line_start(text: &str, s: usize) -> bool {
@@ -346,6 +407,8 @@ const WEAK: &[&str] = &[
     "freundin",
     "freund",
 ];
+/// Second words of the introduction pairs checked in [`slot`].
+const PAIR_SECOND: &[&str] = &["ist", "is", "am", "heiße", "heisse"];
 /// First names that are also common words: only in a slot.
 const AMBIGUOUS: &[&str] = &[
     "mark", "will", "rose", "may", "hope", "frank", "grace", "faith", "joy", "summer", "april",

@@ -34,9 +34,19 @@ impl Phones {
         if text.bytes().filter(u8::is_ascii_digit).count() < 7 {
             return;
         }
+        let earlier = out.len();
         for m in self.candidate.find_iter(text) {
             let (start, mut end) = (m.start(), m.end());
             if prev_char(text, start).is_some_and(|c| c.is_alphanumeric() || c == '+') {
+                continue;
+            }
+            // Inside a longer identifier already found (an IBAN's digit
+            // groups): the longer finding wins the overlap anyway, so skip
+            // the costly libphonenumber parse.
+            let inside = out[..earlier].iter().any(|h| {
+                h.start <= start && end <= h.end && h.end - h.start > end - start && h.score >= 0.4
+            });
+            if inside {
                 continue;
             }
             // A trailing separator group can swallow the next number; trim

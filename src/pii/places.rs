@@ -48,14 +48,22 @@ impl Places {
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
         let first = out.len();
         if text.bytes().any(|b| b.is_ascii_digit()) {
-            self.streets(text, out);
+            if number_after_word(text) {
+                self.streets(text, out);
+            } else {
+                self.uk_streets(text, out);
+            }
             self.zips(text, first, out);
         }
         self.context_cities(text, out);
     }
 
     fn streets(&self, text: &str, out: &mut Vec<Hit>) {
-        for c in self.street.captures_iter(text) {
+        // Captures (which allocate) only for actual matches.
+        for found in self.street.find_iter(text) {
+            let Some(c) = self.street.captures_at(text, found.start()) else {
+                continue;
+            };
             let (Some(m), Some(num)) = (c.get(0), c.get(2).or_else(|| c.name("num"))) else {
                 continue;
             };
@@ -77,6 +85,10 @@ impl Places {
             }
             out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.85));
         }
+        self.uk_streets(text, out);
+    }
+
+    fn uk_streets(&self, text: &str, out: &mut Vec<Hit>) {
         for m in self.uk_street.find_iter(text) {
             out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.8));
         }
@@ -165,6 +177,21 @@ impl Places {
             }
         }
     }
+}
+
+/// True if some digit follows a letter, `.` or `-`, directly or after one
+/// space: the only way a German street name can meet its house number.
+/// Non-ASCII bytes count as letters (or Unicode spaces).
+fn number_after_word(text: &str) -> bool {
+    let b = text.as_bytes();
+    let wordish = |c: u8| c.is_ascii_alphabetic() || matches!(c, b'.' | b'-') || !c.is_ascii();
+    (1..b.len()).any(|i| {
+        b[i].is_ascii_digit()
+            && (wordish(b[i - 1])
+                || (i >= 2
+                    && (b[i - 1].is_ascii_whitespace() || !b[i - 1].is_ascii())
+                    && wordish(b[i - 2])))
+    })
 }
 
 fn ends_with_word(ctx: &str, words: &[&str]) -> bool {

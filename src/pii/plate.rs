@@ -33,7 +33,11 @@ impl Plates {
 
     /// Appends plates in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
-        for c in self.candidate.captures_iter(text) {
+        // Captures (which allocate) only for actual matches.
+        for found in self.candidate.find_iter(text) {
+            let Some(c) = self.candidate.captures_at(text, found.start()) else {
+                continue;
+            };
             let (Some(m), Some(d), Some(l), Some(n)) = (c.get(0), c.get(1), c.get(2), c.get(3))
             else {
                 continue;

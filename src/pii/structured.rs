@@ -51,26 +51,42 @@ impl Structured {
 
     /// Appends all structured findings in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
-        // Every identifier below has at least one digit, and all but the
-        // document numbers and IPs at least nine: skip passes that cannot match.
-        let digits = text.bytes().filter(u8::is_ascii_digit).count();
-        if text.contains('@') {
+        // One byte pass notes what candidates can exist; a regex pass runs
+        // only if its shape is possible (each gate is implied by its regex).
+        let p = Shape::of(text);
+        if p.at {
             self.emails(text, out);
         }
-        if digits == 0 {
+        if p.digits == 0 {
             return;
         }
-        if digits >= 9 {
-            self.ibans(text, out);
-            self.cards(text, out);
-            self.tax_ids(text, out);
-            self.vat_ids(text, out);
-            self.rvnrs(text, out);
-            self.kvnrs(text, out);
+        if p.digits >= 9 {
+            if p.iban_start {
+                self.ibans(text, out);
+            }
+            if p.digit_run(4) || (13..=19).any(|n| p.digit_run(n)) {
+                self.cards(text, out);
+            }
+            if p.digit_run(11) || p.digit_run(3) {
+                self.tax_ids(text, out);
+            }
+            if p.vat_start {
+                self.vat_ids(text, out);
+            }
+            if p.digit_run(8) || (p.digit_run(2) && p.digit_run(6)) {
+                self.rvnrs(text, out);
+            }
+            if p.word_run(10) {
+                self.kvnrs(text, out);
+            }
         }
-        self.documents(text, out);
-        self.ipv4s(text, out);
-        if text.contains(':') {
+        if p.word_run(10) {
+            self.documents(text, out);
+        }
+        if p.dot && p.digits >= 4 {
+            self.ipv4s(text, out);
+        }
+        if p.colon {
             self.ipv6s(text, out);
         }
     }
@@ -240,11 +256,77 @@ impl Structured {
     }
 }
 
+/// What one pass over the bytes says about possible candidates.
+#[derive(Clone, Copy, Debug, Default)]
+struct Shape {
+    digits: usize,
+    at: bool,
+    dot: bool,
+    colon: bool,
+    /// A word starting with two letters and two digits (`DE89…`).
+    iban_start: bool,
+    /// A word starting with `DE`/`de` followed by a digit or a space.
+    vat_start: bool,
+    /// Bit n: a maximal run of n ASCII digits (n ≤ 63).
+    digit_runs: u64,
+    /// Bit n: a maximal run of n ASCII word bytes `[0-9A-Za-z_]` (n ≤ 63).
+    word_runs: u64,
+}
+
+impl Shape {
+    fn of(text: &str) -> Self {
+        let b = text.as_bytes();
+        let mut p = Self::default();
+        let (mut drun, mut wrun) = (0usize, 0usize);
+        for (i, &c) in b.iter().enumerate() {
+            if c.is_ascii_digit() {
+                p.digits += 1;
+                drun += 1;
+            } else {
+                p.digit_runs |= 1 << drun.min(63);
+                drun = 0;
+            }
+            if c.is_ascii_alphanumeric() || c == b'_' {
+                if wrun == 0 {
+                    let w = |k: usize| b.get(i + k).copied().unwrap_or(0);
+                    p.iban_start |= w(0).is_ascii_alphabetic()
+                        && w(1).is_ascii_alphabetic()
+                        && w(2).is_ascii_digit()
+                        && w(3).is_ascii_digit();
+                    p.vat_start |= matches!((w(0), w(1)), (b'D', b'E') | (b'd', b'e'))
+                        && (w(2).is_ascii_digit() || w(2) == b' ');
+                }
+                wrun += 1;
+            } else {
+                p.word_runs |= 1 << wrun.min(63);
+                wrun = 0;
+                match c {
+                    b'@' => p.at = true,
+                    b'.' => p.dot = true,
+                    b':' => p.colon = true,
+                    _ => {}
+                }
+            }
+        }
+        p.digit_runs |= 1 << drun.min(63);
+        p.word_runs |= 1 << wrun.min(63);
+        p
+    }
+
+    fn digit_run(&self, n: usize) -> bool {
+        self.digit_runs & (1 << n) != 0
+    }
+
+    fn word_run(&self, n: usize) -> bool {
+        self.word_runs & (1 << n) != 0
+    }
+}
+
 /// Byte length of the IBAN at the start of `s` (its country's length in
 /// alphanumerics), if `s` holds that many.
 fn iban_end(s: &str) -> Option<usize> {
-    let cc = s.get(..2)?.to_ascii_uppercase();
-    let want = checks::iban_length(cc.as_bytes())?;
+    let cc = s.get(..2)?.as_bytes();
+    let want = checks::iban_length(&[cc[0].to_ascii_uppercase(), cc[1].to_ascii_uppercase()])?;
     let mut seen = 0;
     for (i, b) in s.bytes().enumerate() {
         if b.is_ascii_alphanumeric() {

@@ -59,6 +59,45 @@ pub(crate) fn lower<'a>(word: &str, buf: &'a mut [u8; 64]) -> Option<&'a str> {
     std::str::from_utf8(buf.get(..n)?).ok()
 }
 
+/// Like [`lower`], with a fast path for ASCII words.
+pub(crate) fn lower_fast<'a>(word: &str, buf: &'a mut [u8; 64]) -> Option<&'a str> {
+    if !word.is_ascii() {
+        return lower(word, buf);
+    }
+    let dst = buf.get_mut(..word.len())?;
+    dst.copy_from_slice(word.as_bytes());
+    dst.make_ascii_lowercase();
+    std::str::from_utf8(dst).ok()
+}
+
+/// A small, fast (FxHash-style) hasher for the built-in word tables. The
+/// keys are compiled in, not attacker-chosen, so DoS-resistant hashing buys
+/// nothing here.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FastHasher(u64);
+
+/// `BuildHasher` for [`FastHasher`].
+pub(crate) type FastHash = std::hash::BuildHasherDefault<FastHasher>;
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
