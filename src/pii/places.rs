@@ -80,7 +80,12 @@ impl Places {
                         && name.is_char_boundary(p.len())
                         && name[..p.len()].eq_ignore_ascii_case(p)
                 });
-            if prep_glued || any_ci(name, STREET_STOP) || not_a_house_number(text, m.end()) {
+            // `beim MZ-T 8497`: an upper-case code with a hyphen is a plate
+            // or product code, not a street name.
+            let last = name.split_whitespace().next_back().unwrap_or("");
+            let code = last.contains('-') && !last.chars().any(char::is_lowercase);
+            if prep_glued || code || any_ci(name, STREET_STOP) || not_a_house_number(text, m.end())
+            {
                 continue;
             }
             out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.85));

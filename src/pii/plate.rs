@@ -13,6 +13,8 @@ use super::{Hit, Label};
 #[derive(Debug)]
 pub(crate) struct Plates {
     candidate: Regex,
+    /// Lower-case (or mixed-case) plates, accepted only with vehicle context.
+    lower: Regex,
     districts: HashSet<&'static str>,
 }
 
@@ -24,6 +26,9 @@ impl Plates {
             candidate: Regex::new(
                 r"(?-u:\b)(\p{Lu}{1,3})[- ]([A-Z]{1,2})[- ]?([1-9]\d{0,3}[EH]?)(?-u:\b)",
             )?,
+            lower: Regex::new(
+                r"(?i)(?-u:\b)(\p{L}{1,3})[- ]([a-z]{1,2})[- ]?([1-9]\d{0,3}[eh]?)(?-u:\b)",
+            )?,
             districts: DISTRICTS
                 .split_whitespace()
                 .filter(|w| !w.starts_with('#'))
@@ -33,17 +38,39 @@ impl Plates {
 
     /// Appends plates in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
-        // Captures (which allocate) only for actual matches.
-        for found in self.candidate.find_iter(text) {
-            let Some(c) = self.candidate.captures_at(text, found.start()) else {
+        if !text.bytes().any(|b| b.is_ascii_digit()) {
+            return;
+        }
+        let first = out.len();
+        self.scan(text, &self.candidate, false, out);
+        // People type plates in lower case too (`bn-x 14`); without vehicle
+        // context that shape is too common (`in-b 1511` could be anything).
+        if text.bytes().any(|b| b.is_ascii_lowercase()) {
+            self.scan(text, &self.lower, true, out);
+        }
+        // The upper-case pass wins where both matched.
+        let mut i = first;
+        while i < out.len() {
+            let h = out[i];
+            let dup = out[first..i]
+                .iter()
+                .any(|k| k.start == h.start && k.end == h.end);
+            if dup {
+                out.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn scan(&self, text: &str, re: &Regex, need_context: bool, out: &mut Vec<Hit>) {
+        // The parts are read from the match itself: captures would allocate.
+        for m in re.find_iter(text) {
+            let Some((d, l, n)) = parts(m.as_str()) else {
                 continue;
             };
-            let (Some(m), Some(d), Some(l), Some(n)) = (c.get(0), c.get(1), c.get(2), c.get(3))
-            else {
-                continue;
-            };
-            let len = d.as_str().chars().count() + l.len() + n.len();
-            if len > 8 || !self.districts.contains(d.as_str()) {
+            let len = d.chars().count() + l.len() + n.len();
+            if len > 8 || !self.district(d) {
                 continue;
             }
             if text[m.end()..].starts_with(['.', ',', ':'])
@@ -54,10 +81,42 @@ impl Plates {
             {
                 continue;
             }
-            let score = 0.7 + context_score(text, m.start(), PLATE_CONTEXT);
-            out.push(Hit::new(Label::LicensePlate, m.start(), m.end(), score));
+            let ctx = context_score(text, m.start(), PLATE_CONTEXT);
+            if need_context && ctx == 0.0 {
+                continue;
+            }
+            out.push(Hit::new(Label::LicensePlate, m.start(), m.end(), 0.7 + ctx));
         }
     }
+
+    /// True if `code` (any case) is a district code.
+    fn district(&self, code: &str) -> bool {
+        if self.districts.contains(code) {
+            return true;
+        }
+        let mut buf = [0u8; 16];
+        let mut n = 0;
+        for c in code.chars().flat_map(char::to_uppercase) {
+            let len = c.len_utf8();
+            let Some(dst) = buf.get_mut(n..n + len) else {
+                return false;
+            };
+            c.encode_utf8(dst);
+            n += len;
+        }
+        std::str::from_utf8(&buf[..n]).is_ok_and(|up| self.districts.contains(up))
+    }
+}
+
+/// District, letters and number of a plate-shaped match (`B-AB 1234`).
+fn parts(plate: &str) -> Option<(&str, &str, &str)> {
+    let sep = plate.find(['-', ' '])?;
+    let (district, rest) = (&plate[..sep], &plate[sep + 1..]);
+    let letters = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    let number = rest[letters..].trim_start_matches(['-', ' ']);
+    Some((district, &rest[..letters], number))
 }
 
 const DISTRICTS: &str = include_str!("data/plate_districts.txt");
@@ -89,6 +148,14 @@ mod tests {
         assert_eq!(found("Kennzeichen B-AB 1234 bitte"), vec!["B-AB 1234"]);
         assert_eq!(found("mein Auto HH-AB123"), vec!["HH-AB123"]);
         assert_eq!(found("M XY 12E ist fertig"), vec!["M XY 12E"]);
+    }
+
+    #[test]
+    fn lower_case_plates_need_vehicle_context() {
+        assert_eq!(found("Ihr Fahrzeug ac-u 771 ist fertig"), vec!["ac-u 771"]);
+        assert_eq!(found("my car (bn-x 14) was damaged"), vec!["bn-x 14"]);
+        assert!(found("wir sind in-b 1511 gefahren").is_empty());
+        assert!(found("Ihr Fahrzeug xq-u 771 ist fertig").is_empty());
     }
 
     #[test]

@@ -43,3 +43,12 @@ fn numbers_and_common_words_are_not_addresses() {
         assert!(found(text).is_empty(), "{text}: {:?}", found(text));
     }
 }
+
+#[test]
+fn a_plate_after_a_preposition_is_not_a_street() {
+    assert!(
+        found("beim MZ-T 8497 sind die Reifen fertig")
+            .iter()
+            .all(|(l, _)| *l != Label::StreetAddress)
+    );
+}
