@@ -1,6 +1,6 @@
 //! Pseudonym mode toward internal systems: every identifier of the
 //! personal-data inventory (cloud-api.md §2.10) in a webhook `value` becomes
-//! a stable keyed pseudonym; media URLs and hashes are dropped; shared
+//! a stable keyed pseudonym; media URLs, hashes and file names are dropped; shared
 //! contact cards and precise locations are reduced; free text goes through
 //! the caller's text transform (the PII engine under the inbound policy).
 //!
@@ -168,19 +168,20 @@ impl<'k> Pseudonymiser<'k> {
         if let Some(loc) = m.get_mut("location") {
             reduce_location(loc);
         }
+        if let Some(Value::String(name)) = m.pointer_mut("/document/filename") {
+            *name = neutral_filename(name);
+        }
         for pointer in [
             "/text/body",
             "/image/caption",
             "/video/caption",
             "/document/caption",
-            "/document/filename",
             "/button/text",
             "/button/payload",
             "/interactive/button_reply/title",
             "/interactive/list_reply/title",
             "/interactive/list_reply/description",
             "/location/name",
-            "/location/address",
         ] {
             if let Some(Value::String(s)) = m.pointer_mut(pointer) {
                 text(s);
@@ -202,6 +203,9 @@ impl<'k> Pseudonymiser<'k> {
                 ("recipient_identity_key_hash", IdKind::Opaque),
             ],
         );
+        if let Some(conversation) = s.get_mut("conversation") {
+            self.id_fields(conversation, &[("id", IdKind::Opaque)]);
+        }
         for contact in array_mut(s, "contacts") {
             self.contact(contact);
         }
@@ -251,14 +255,27 @@ fn reduced_contact_cards(cards: &Value) -> Value {
     Value::Array(reduced)
 }
 
-/// Coordinates are rounded to two decimals (about 1 km).
+/// Coordinates are rounded to two decimals (about 1 km); the street
+/// address and map link, which would undo that, are dropped.
 fn reduce_location(loc: &mut Value) {
     for key in ["latitude", "longitude"] {
         if let Some(v) = loc.get(key).and_then(Value::as_f64) {
             loc[key] = json!((v * 100.0).round() / 100.0);
         }
     }
-    strip(loc, &["url"]);
+    strip(loc, &["url", "address"]);
+}
+
+/// File names often carry the person's name or the subject of a document
+/// (`Arztbrief_Max_Muster.pdf`); only a short alphanumeric extension stays.
+fn neutral_filename(name: &str) -> String {
+    let ext = name.rsplit_once('.').map(|(_, ext)| ext).filter(|ext| {
+        (1..=5).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    match ext {
+        Some(ext) => format!("document.{}", ext.to_ascii_lowercase()),
+        None => "document".to_owned(),
+    }
 }
 
 #[cfg(test)]

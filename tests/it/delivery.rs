@@ -13,7 +13,7 @@ use crate::webhook::{inbound_text, inbound_text_with};
 
 const CRM_SECRET: &str = "crm-webhook-secret";
 
-async fn gateway_delivering_to(crm: &FakeUpstream) -> TestGateway {
+pub async fn gateway_delivering_to(crm: &FakeUpstream) -> TestGateway {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("crm-secret");
     write_private(&secret, CRM_SECRET);
@@ -30,7 +30,7 @@ async fn gateway_delivering_to(crm: &FakeUpstream) -> TestGateway {
     gw
 }
 
-async fn wait_for(crm: &FakeUpstream, n: usize) -> Vec<Recorded> {
+pub async fn wait_for(crm: &FakeUpstream, n: usize) -> Vec<Recorded> {
     for _ in 0..200 {
         let got = crm.requests();
         if got.len() >= n {

@@ -18,6 +18,7 @@ mod pki;
 mod policy_reload;
 mod pseudonyms;
 mod send;
+mod shapes;
 mod transport;
 mod upstream;
 mod webhook;
