@@ -34,7 +34,8 @@ use rules::{CHECKS, Ctx, Rules};
 pub use rules::{
     Category, RULE_ADVERTISING, RULE_CONSENT, RULE_CUSTOMER_FIRST, RULE_FREQUENCY,
     RULE_MARKETING_ENABLED, RULE_MASS, RULE_NO_CUSTOMER_GROUPS, RULE_OPT_OUT, RULE_PAIR_RATE,
-    RULE_QUIET_HOURS, RULE_TEMPLATE_REGISTERED, RULE_WINDOW, SendClass, Verdict,
+    RULE_QUIET_HOURS, RULE_TEMPLATE_REGISTERED, RULE_UNDELIVERABLE, RULE_WINDOW, SendClass,
+    Verdict,
 };
 
 /// A loaded, validated policy. Cheap to clone (the rules are shared), so a
@@ -94,6 +95,8 @@ pub enum DenialKind {
     PairRateLimit,
     /// Frequency cap or mass-message limit (400, code 130429).
     RateLimit,
+    /// Meta reported the number undeliverable (400, code 131026).
+    Undeliverable,
 }
 
 /// One rule's outcome in a dry run.
@@ -470,6 +473,7 @@ impl Denial {
             ),
             DenialKind::PairRateLimit => (StatusCode::BAD_REQUEST, 131056, "Pair rate limit hit"),
             DenialKind::RateLimit => (StatusCode::BAD_REQUEST, 130429, "Rate limit hit"),
+            DenialKind::Undeliverable => (StatusCode::BAD_REQUEST, 131026, "Message undeliverable"),
         };
         ApiError::downstream(status, code, title, self.rule, self.reason.clone())
     }

@@ -32,6 +32,8 @@ pub enum Kind {
     WebhookReceived,
     /// A delivery status update from upstream.
     DeliveryStatus,
+    /// A customer's message arrived (inbound webhook event).
+    MessageReceived,
     /// The gateway started.
     GatewayStarted,
     /// The gateway stopped.

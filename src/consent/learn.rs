@@ -2,8 +2,13 @@
 //! processor. An inbound message opens or refreshes the 24-hour window and
 //! may carry an opt-out, opt-in or confirm keyword (text or button);
 //! `user_preferences: stop` and a failed status with 131050 are marketing
-//! opt-outs. Every consent change is appended to the ledger and then to the
-//! audit log (the ledger's outbox marks it audited).
+//! opt-outs; a failed status with 131026 marks the number undeliverable until
+//! the person writes again. Every consent change is appended to the ledger
+//! and then to the audit log (the ledger's outbox marks it audited). Every
+//! inbound message and every delivery status also gets an audit entry
+//! (`message_received`, `delivery_status`; the pseudonymised wamid links a
+//! status to the send's `upstream_result`), written together at the end of
+//! each batch, before its deliveries are queued.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,14 +18,18 @@ use super::{
     ConsentError, Event as ConsentEvent, Ledger, Method, SqliteLedger, inbound_events,
     marketing_stop,
 };
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, Direction, Kind, Record};
 use crate::phone::E164;
-use crate::policy::PolicyCell;
+use crate::policy::{PolicyCell, RULE_UNDELIVERABLE};
 use crate::pseudonym::{PseudonymKey, SubjectId};
 use crate::webhook::{Event, Learn, Person};
 
 /// Meta's code for "the user stopped marketing messages".
 const CODE_MARKETING_STOPPED: u32 = 131050;
+/// Meta's code for "message undeliverable" (not on WhatsApp, old client …).
+const CODE_UNDELIVERABLE: u32 = 131026;
+/// Audit actor of what Meta reported.
+const META_ACTOR: &str = "meta:webhook";
 
 /// The ledger shared by the send path and the webhook processor: one
 /// connection for writes, one for the decision's reads, so a read never
@@ -38,6 +47,8 @@ pub struct ConsentLearner {
     key: PseudonymKey,
     audit: AuditLog,
     runtime: tokio::runtime::Handle,
+    /// Audit entries of the current batch, appended by `flush`.
+    entries: Vec<Record>,
 }
 
 // === impl SharedLedger ===
@@ -128,7 +139,49 @@ impl ConsentLearner {
             key,
             audit,
             runtime,
+            entries: Vec::new(),
         }
+    }
+
+    fn received(&mut self, person: &Person, wamid: &str, texts: &[String]) {
+        let mut record = Record::new(Kind::MessageReceived, META_ACTOR)
+            .with_direction(Direction::Inbound)
+            .with_upstream(&self.key, None, Some(wamid));
+        if !texts.is_empty() {
+            record = record.with_content(&self.key, texts.join("\n").as_bytes());
+        }
+        if let Some(subject) = inbound_subject(&self.key, person) {
+            record = record.with_subject(subject);
+        }
+        self.entries.push(record);
+    }
+
+    fn status(
+        &mut self,
+        recipient: &Person,
+        wamid: &str,
+        status: &str,
+        at: Timestamp,
+        error_codes: &[u32],
+    ) -> Result<(), String> {
+        let subject = inbound_subject(&self.key, recipient);
+        let mut rules = vec![format!("status.{status}")];
+        rules.extend(error_codes.iter().map(|c| format!("meta.error.{c}")));
+        if let (Some(s), true) = (&subject, error_codes.contains(&CODE_UNDELIVERABLE)) {
+            self.ledger
+                .with(|l| l.record_undeliverable(s, at))
+                .map_err(|e| e.to_string())?;
+            rules.push(RULE_UNDELIVERABLE.to_owned());
+        }
+        let mut record = Record::new(Kind::DeliveryStatus, META_ACTOR)
+            .with_direction(Direction::Outbound)
+            .with_rule_ids(rules)
+            .with_upstream(&self.key, None, Some(wamid));
+        if let Some(subject) = subject {
+            record = record.with_subject(subject);
+        }
+        self.entries.push(record);
+        Ok(())
     }
 
     fn message(
@@ -196,15 +249,24 @@ impl Learn for ConsentLearner {
                 keyword_text,
                 kind,
                 ..
-            } => self.message(from, wamid, at(*timestamp), kind, keyword_text),
+            } => {
+                self.received(from, wamid, keyword_text);
+                self.message(from, wamid, at(*timestamp), kind, keyword_text)
+            }
             Event::Status {
                 recipient,
+                wamid,
                 status,
                 timestamp,
                 error_codes,
                 ..
-            } if status == "failed" && error_codes.contains(&CODE_MARKETING_STOPPED) => {
-                self.stop(recipient, at(*timestamp), Method::MetaMarketingFailure)
+            } => {
+                let when = at(*timestamp);
+                self.status(recipient, wamid, status, when, error_codes)?;
+                if status == "failed" && error_codes.contains(&CODE_MARKETING_STOPPED) {
+                    self.stop(recipient, when, Method::MetaMarketingFailure)?;
+                }
+                Ok(())
             }
             Event::Preference {
                 who,
@@ -212,8 +274,33 @@ impl Learn for ConsentLearner {
                 timestamp,
                 ..
             } if value == "stop" => self.stop(who, at(*timestamp), Method::MetaUserPreferences),
-            _ => Ok(()),
+            Event::Preference { .. } => Ok(()),
         }
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        let appends: Vec<_> = self
+            .entries
+            .drain(..)
+            .map(|record| {
+                let audit = self.audit.clone();
+                self.runtime
+                    .spawn(async move { audit.append(record).await })
+            })
+            .collect();
+        // Spawned together, the entries share the audit writer's commits.
+        self.runtime.block_on(async {
+            let mut first_error = None;
+            for append in appends {
+                let failed = match append.await {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(e)) => Some(e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                };
+                first_error = first_error.or(failed);
+            }
+            first_error.map_or(Ok(()), Err)
+        })
     }
 }
 

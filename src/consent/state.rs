@@ -42,6 +42,8 @@ pub struct SubjectState {
     /// The subject's last inbound message (opens and refreshes the
     /// customer-service window; "customer first").
     pub last_inbound: Option<Timestamp>,
+    /// When Meta last reported the number undeliverable (error 131026).
+    pub undeliverable_since: Option<Timestamp>,
     /// The latest opt-out (keyword, operator revoke-all).
     pub opted_out_at: Option<Timestamp>,
     /// Consent per purpose.
@@ -59,6 +61,13 @@ pub struct SubjectState {
 // === impl SubjectState ===
 
 impl SubjectState {
+    /// Whether Meta reported the number undeliverable and the person has
+    /// not written since (a message from them proves it works again).
+    pub fn undeliverable(&self) -> bool {
+        self.undeliverable_since
+            .is_some_and(|u| self.last_inbound.is_none_or(|i| i <= u))
+    }
+
     /// Derives consent and opt-out state from events, applied in time order
     /// (ties keep their given order).
     pub fn from_events(events: &[Event]) -> Self {

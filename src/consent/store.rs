@@ -57,6 +57,9 @@ pub trait Ledger {
         at: Timestamp,
         message: Option<&str>,
     ) -> Result<(), ConsentError>;
+    /// Records that Meta could not deliver to `subject` (error 131026) at
+    /// `at`; sends are refused until the person writes again.
+    fn record_undeliverable(&self, subject: &SubjectId, at: Timestamp) -> Result<(), ConsentError>;
     /// Records a forwarded send.
     fn record_send(
         &self,
@@ -156,6 +159,16 @@ impl SqliteLedger {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT last_at_ms FROM inbound WHERE subject = ?1")?;
+        let ms: Option<i64> = stmt
+            .query_row([subject.as_str()], |r| r.get(0))
+            .optional()?;
+        ms.map(millis).transpose()
+    }
+
+    fn undeliverable_since(&self, subject: &SubjectId) -> Result<Option<Timestamp>, ConsentError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT at_ms FROM undeliverable WHERE subject = ?1")?;
         let ms: Option<i64> = stmt
             .query_row([subject.as_str()], |r| r.get(0))
             .optional()?;
@@ -264,6 +277,16 @@ impl Ledger for SqliteLedger {
         Ok(())
     }
 
+    fn record_undeliverable(&self, subject: &SubjectId, at: Timestamp) -> Result<(), ConsentError> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO undeliverable (subject, at_ms) VALUES (?1, ?2) \
+             ON CONFLICT(subject) DO UPDATE SET at_ms = excluded.at_ms \
+             WHERE excluded.at_ms > undeliverable.at_ms",
+        )?;
+        stmt.execute(params![subject.as_str(), at.as_millisecond()])?;
+        Ok(())
+    }
+
     fn record_send(
         &self,
         subject: &SubjectId,
@@ -283,6 +306,7 @@ impl Ledger for SqliteLedger {
             let events: Vec<Event> = events.into_iter().map(|s| s.event).collect();
             let mut state = SubjectState::from_events(&events);
             state.last_inbound = self.last_inbound(subject)?;
+            state.undeliverable_since = self.undeliverable_since(subject)?;
             state.last_send = self.last_send(subject)?;
             state.recent_marketing_sends =
                 self.marketing_sends(subject, query.marketing_since, query.marketing_limit)?;
@@ -404,6 +428,10 @@ CREATE TABLE IF NOT EXISTS send (
     marketing INTEGER NOT NULL,
     digest TEXT
 );
+CREATE TABLE IF NOT EXISTS undeliverable (
+    subject TEXT PRIMARY KEY,
+    at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS send_subject ON send (subject, at_ms);
 CREATE INDEX IF NOT EXISTS send_subject_marketing ON send (subject, marketing, at_ms);
 CREATE TABLE IF NOT EXISTS content_recipient (

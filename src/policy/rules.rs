@@ -34,6 +34,8 @@ pub const RULE_CONSENT: &str = "consent.purpose";
 pub const RULE_QUIET_HOURS: &str = "quiet_hours";
 /// Rule id: Meta's pair rate limit enforced locally.
 pub const RULE_PAIR_RATE: &str = "rate.pair";
+/// Rule id: Meta reported the number undeliverable (131026).
+pub const RULE_UNDELIVERABLE: &str = "delivery.undeliverable";
 /// Rule id: marketing frequency cap per person.
 pub const RULE_FREQUENCY: &str = "frequency.marketing";
 /// Rule id: the same content to too many people (mass messaging).
@@ -161,9 +163,10 @@ pub(super) struct Ctx<'a> {
 type Check = fn(&Rules, &Ctx<'_>) -> Verdict;
 
 /// The per-subject checks in evaluation order.
-pub(super) const CHECKS: [(&str, Check); 9] = [
+pub(super) const CHECKS: [(&str, Check); 10] = [
     (RULE_MARKETING_ENABLED, marketing_enabled),
     (RULE_OPT_OUT, opt_out),
+    (RULE_UNDELIVERABLE, undeliverable),
     (RULE_CUSTOMER_FIRST, customer_first),
     (RULE_WINDOW, window),
     (RULE_CONSENT, consent),
@@ -190,6 +193,18 @@ fn marketing_enabled(rules: &Rules, ctx: &Ctx<'_>) -> Verdict {
             DenialKind::Forbidden,
             "marketing messages are disabled by this policy profile",
         ),
+    }
+}
+
+fn undeliverable(_: &Rules, ctx: &Ctx<'_>) -> Verdict {
+    if ctx.state.undeliverable() {
+        deny(
+            RULE_UNDELIVERABLE,
+            DenialKind::Undeliverable,
+            "Meta reported this number undeliverable (131026); nothing is sent until the person writes again",
+        )
+    } else {
+        Verdict::Pass
     }
 }
 

@@ -504,3 +504,26 @@ fn policy_explain_reads_the_ledger_and_prints_each_rule() {
     );
     assert!(!out.contains("4915112345678"), "{out}");
 }
+
+#[test]
+fn undeliverable_numbers_are_refused_until_the_person_writes_again() {
+    let p = policy();
+    let inbound = ts(NOW) - SignedDuration::from_hours(1);
+    for (failed_mins_after_inbound, want) in [
+        (-1, "allow"), // the person wrote after the failure
+        (0, RULE_UNDELIVERABLE),
+        (1, RULE_UNDELIVERABLE),
+    ] {
+        let s = SubjectState {
+            undeliverable_since: Some(
+                inbound + SignedDuration::from_mins(failed_mins_after_inbound),
+            ),
+            ..engaged()
+        };
+        let got = p.decide(&text("Hallo"), &s, ts(NOW));
+        if want != "allow" {
+            assert_eq!(got.as_ref().unwrap_err().to_api_error().code, 131026);
+        }
+        assert_eq!(rule_of(got), want, "{failed_mins_after_inbound}");
+    }
+}

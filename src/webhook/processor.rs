@@ -26,6 +26,11 @@ use crate::store::{Sealer, open_durable};
 pub trait Learn: Send {
     /// Called once per event, in batch order, before delivery is queued.
     fn learn(&mut self, event: &Event) -> Result<(), String>;
+    /// Called after the batch's last event, before its deliveries are
+    /// queued (write what was collected, e.g. audit entries).
+    fn flush(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Transforms inbound free text (the PII engine under the inbound policy).
@@ -184,6 +189,9 @@ fn learn(learner: Option<&mut (dyn Learn + '_)>, fresh: &[Event]) {
         if let Err(e) = learner.learn(event) {
             tracing::error!(error = %e, "learning from an inbound event failed");
         }
+    }
+    if let Err(e) = learner.flush() {
+        tracing::error!(error = %e, "audit entries of inbound events could not be written");
     }
 }
 

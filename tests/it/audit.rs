@@ -105,8 +105,8 @@ async fn every_decision_is_recorded_without_plaintext_and_the_log_verifies() {
         .collect();
     assert_eq!(
         mine,
-        ["message_decision", "upstream_result"],
-        "found by pseudonymising the number"
+        ["message_received", "message_decision", "upstream_result"],
+        "found by pseudonymising the number: the customer's message, the reply"
     );
 
     for suffix in ["", "-wal"] {

@@ -222,3 +222,77 @@ async fn caps_hold_under_concurrent_sends() {
         );
     }
 }
+
+fn failed_status(to: &str, wamid: &str, code: u32, unix: i64) -> Vec<u8> {
+    let failed = json!({"object":"whatsapp_business_account","entry":[{"id":"300000000000001","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"493012345670","phone_number_id":PHONE_NUMBER_ID},
+        "statuses":[{"id":wamid,"status":"failed","timestamp":unix.to_string(),
+                     "recipient_id":to,"errors":[{"code":code,"title":"Message undeliverable"}]}]}}]}]});
+    schleuse::webhook::to_ascii_json(&failed).unwrap()
+}
+
+fn export(config: &std::path::Path, subject: &str) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_schleuse"))
+        .args(["audit", "export", "--subject", subject, "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Meta's 131026 marks a number undeliverable: schleuse refuses further
+/// sends (they would fail and still cost) until the person writes again.
+/// Inbound messages and statuses are audit entries; a status carries the
+/// same wamid token as the send's `upstream_result`.
+#[tokio::test]
+async fn undeliverable_numbers_wait_until_the_person_writes_and_every_event_is_audited() {
+    let gw = gateway().await;
+    let now = jiff::Timestamp::now().as_second();
+    gw.customer_writes_at(A, "Hallo", now - 60).await;
+    let body = failed_status(A, "wamid.OUTBOUND2", 131026, now - 30);
+    let signature = schleuse::webhook::sign(APP_SECRET, &body);
+    assert_eq!(
+        post_webhook(&gw.url("/webhook"), body, Some(signature)).await,
+        StatusCode::OK
+    );
+    gw.wait_until_processed().await;
+
+    let (status, body) = gw.send(&text_message(&format!("+{A}"), "Hallo?")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(assert_cloud_error(&body).0, 131026);
+    assert!(rule_of(&body).contains("delivery.undeliverable"));
+
+    gw.customer_writes(A, "Jetzt geht es wieder").await;
+    let (status, body) = gw
+        .send(&text_message(&format!("+{A}"), "Willkommen zurück"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let config = gw.config_path.clone();
+    let dir = gw.stop().await;
+    let entries = export(&config, &format!("+{A}"));
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "message_received").count(),
+        2,
+        "{kinds:?}"
+    );
+    let failed = entries
+        .iter()
+        .find(|e| {
+            e["kind"] == "delivery_status" && e["rule_ids"].to_string().contains("status.failed")
+        })
+        .expect("the failed status is an audit entry");
+    let rules = failed["rule_ids"].to_string();
+    assert!(rules.contains("meta.error.131026") && rules.contains("delivery.undeliverable"));
+    let token =
+        schleuse::pseudonym::PseudonymKey::new(&key_bytes()).token("wamid", "wamid.OUTBOUND2");
+    assert_eq!(failed["upstream"]["wamid"], token.as_str());
+    let exported = serde_json::to_string(&entries).unwrap();
+    assert!(!exported.contains(A) && !exported.contains("OUTBOUND2"));
+    drop(dir);
+}

@@ -157,6 +157,12 @@ impl TestGateway {
     }
 }
 
+/// The pseudonym key every test gateway uses (bytes 0..32; the secret file
+/// holds their base64).
+pub fn key_bytes() -> [u8; 32] {
+    std::array::from_fn(|i| i as u8)
+}
+
 /// Writes secrets, policy and config for a gateway; returns the config path.
 pub fn write_data_dir(dir: &Path, options: &Options) -> PathBuf {
     let secrets = dir.join("secrets");

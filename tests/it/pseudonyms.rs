@@ -8,10 +8,6 @@ use serde_json::{Value, json};
 use crate::fake_upstream::{Behaviour, FakeUpstream};
 use crate::harness::*;
 
-fn key_bytes() -> [u8; 32] {
-    std::array::from_fn(|i| i as u8)
-}
-
 #[tokio::test]
 async fn pseudonyms_in_to_and_context_are_resolved_before_forwarding() {
     let fake = FakeUpstream::start(Behaviour::Accept, None).await;
