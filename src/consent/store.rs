@@ -156,32 +156,28 @@ impl SqliteLedger {
     }
 
     fn last_inbound(&self, subject: &SubjectId) -> Result<Option<Timestamp>, ConsentError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT last_at_ms FROM inbound WHERE subject = ?1")?;
-        let ms: Option<i64> = stmt
-            .query_row([subject.as_str()], |r| r.get(0))
-            .optional()?;
-        ms.map(millis).transpose()
+        self.time_of("SELECT last_at_ms FROM inbound WHERE subject = ?1", subject)
     }
 
     fn undeliverable_since(&self, subject: &SubjectId) -> Result<Option<Timestamp>, ConsentError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT at_ms FROM undeliverable WHERE subject = ?1")?;
-        let ms: Option<i64> = stmt
+        self.time_of(
+            "SELECT at_ms FROM undeliverable WHERE subject = ?1",
+            subject,
+        )
+    }
+
+    /// The millisecond timestamp `sql` selects for `subject`, if any.
+    fn time_of(&self, sql: &str, subject: &SubjectId) -> Result<Option<Timestamp>, ConsentError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let ms: Option<Option<i64>> = stmt
             .query_row([subject.as_str()], |r| r.get(0))
             .optional()?;
-        ms.map(millis).transpose()
+        ms.flatten().map(millis).transpose()
     }
 
     /// The newest send (one index probe).
     fn last_send(&self, subject: &SubjectId) -> Result<Option<Timestamp>, ConsentError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT MAX(at_ms) FROM send WHERE subject = ?1")?;
-        let ms: Option<i64> = stmt.query_row(params![subject.as_str()], |r| r.get(0))?;
-        ms.map(millis).transpose()
+        self.time_of("SELECT MAX(at_ms) FROM send WHERE subject = ?1", subject)
     }
 
     /// Marketing sends after `since`, counted up to `limit`.
