@@ -306,6 +306,9 @@ impl Policy {
     pub fn state_query(&self, now: Timestamp, content: Option<ContentDigest>) -> StateQuery {
         let f = &self.rules.frequency;
         StateQuery {
+            sends_since: now
+                .saturating_sub(f.pair_interval)
+                .unwrap_or(Timestamp::MIN),
             marketing_since: now
                 .saturating_sub(f.marketing_period)
                 .unwrap_or(Timestamp::MIN),

@@ -199,6 +199,7 @@ mod tests {
 
     fn query(now: Timestamp, digest: &ContentDigest) -> StateQuery {
         StateQuery {
+            sends_since: now - SignedDuration::from_secs(6),
             marketing_since: now - SignedDuration::from_hours(168),
             marketing_limit: 2,
             content: Some((digest.clone(), now - SignedDuration::from_hours(24))),

@@ -48,7 +48,8 @@ pub struct SubjectState {
     pub opted_out_at: Option<Timestamp>,
     /// Consent per purpose.
     pub consents: BTreeMap<Purpose, ConsentStatus>,
-    /// The newest forwarded send to this subject (pair rate).
+    /// A forwarded send within the pair-rate window, if there is one (older
+    /// sends are not loaded; in-flight sends add the newest).
     pub last_send: Option<Timestamp>,
     /// Marketing sends within the frequency period, counted up to the
     /// query's limit (a count at the limit means "at least").
