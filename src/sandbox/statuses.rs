@@ -1,7 +1,8 @@
 //! Status webhooks from the sandbox: for each accepted send, `sent`,
 //! `delivered` and `read` updates shaped like Meta's (cloud-api.md §2.7),
 //! ASCII-escaped and signed with the app secret, POSTed to the gateway's
-//! own webhook callback.
+//! own webhook callback. A number ending in `0000` plays one that is not on
+//! WhatsApp: `sent`, then `failed` with 131026 (message undeliverable).
 
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ pub struct StatusJob {
     pub group_id: Option<String>,
 }
 
+/// Recipients whose number ends in this get `failed` with 131026.
+const UNDELIVERABLE_SUFFIX: &str = "0000";
+
 /// Pause between two statuses of one message.
 const STEP: Duration = Duration::from_millis(150);
 
@@ -49,7 +53,7 @@ pub async fn run_status_emitter(
             job = jobs.recv() => match job { Some(job) => job, None => return },
             _ = shutdown.changed() => return,
         };
-        for status in ["sent", "delivered", "read"] {
+        for status in statuses(&job) {
             tokio::time::sleep(STEP).await;
             let Ok(body) = to_ascii_json(&batch(&job, status)) else {
                 continue;
@@ -69,6 +73,19 @@ pub async fn run_status_emitter(
     }
 }
 
+/// The statuses a send goes through in the sandbox.
+fn statuses(job: &StatusJob) -> &'static [&'static str] {
+    let undeliverable = job
+        .recipient_id
+        .as_deref()
+        .is_some_and(|r| job.group_id.is_none() && r.ends_with(UNDELIVERABLE_SUFFIX));
+    if undeliverable {
+        &["sent", "failed"]
+    } else {
+        &["sent", "delivered", "read"]
+    }
+}
+
 fn batch(job: &StatusJob, status: &str) -> Value {
     let timestamp = jiff::Timestamp::now().as_second().to_string();
     let mut update = json!({"id": job.wamid, "status": status, "timestamp": timestamp});
@@ -81,6 +98,11 @@ fn batch(job: &StatusJob, status: &str) -> Value {
     if let Some(g) = &job.group_id {
         update["recipient_id"] = json!(g);
         update["recipient_type"] = json!("group");
+    }
+    if status == "failed" {
+        update["errors"] = json!([{"code": 131026, "title": "Message undeliverable",
+            "message": "Message undeliverable",
+            "error_data": {"details": "Sandbox: numbers ending in 0000 are not on WhatsApp."}}]);
     }
     if status == "sent" {
         update["pricing"] = json!({"billable": true, "pricing_model": "PMP", "type": "regular", "category": "utility"});

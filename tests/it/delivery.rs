@@ -233,3 +233,28 @@ async fn the_sandbox_reports_sent_delivered_read_and_they_match_the_send_answer(
     );
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_sandbox_number_ending_in_0000_fails_with_131026_and_further_sends_are_refused() {
+    let crm = FakeUpstream::start(Behaviour::Fail(StatusCode::OK, "{}"), None).await;
+    let gw = gateway_delivering_to(&crm).await;
+    let now = jiff::Timestamp::now().as_second();
+    gw.customer_writes_at("4915112340000", "Hallo", now - 60)
+        .await;
+    let (status, _) = gw
+        .send(&text_message("+4915112340000", "Hallo zurück"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Inbound message, then `sent` and `failed` reach the CRM.
+    let got = wait_for(&crm, 3).await;
+    let failed = got
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .find(|b| b.contains("\"failed\""))
+        .expect("a failed status");
+    assert!(failed.contains("131026"), "{failed}");
+    let (status, body) = gw.send(&text_message("+4915112340000", "Noch da?")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(assert_cloud_error(&body).0, 131026);
+    gw.shutdown().await;
+}
