@@ -18,7 +18,24 @@ use tokio_rustls::TlsAcceptor;
 
 use super::server::ConnLimits;
 use super::{PeerInfo, sha256};
+use crate::error::ApiError;
 use crate::pipeline::Gateway;
+
+/// The answer when handling a request panicked (never expected).
+fn internal_error() -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    let error = ApiError::internal(
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the request could not be handled",
+    );
+    let mut response = hyper::Response::new(http_body_util::Full::new(error.to_body("-")));
+    *response.status_mut() = error.status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
 
 /// Serves one accepted TCP connection to completion.
 pub(super) async fn serve(
@@ -72,7 +89,11 @@ async fn serve_http<IO>(
             let activity = Arc::clone(&activity);
             async move {
                 let _busy = activity.busy();
-                Ok::<_, Infallible>(gateway.handle(req, &peer).await)
+                // Handled on its own task: a client that hangs up does not
+                // cancel the request half-way (after forwarding, the audit
+                // entry, the ledger's send record and the vault still land).
+                let handled = tokio::spawn(async move { gateway.handle(req, &peer).await });
+                Ok::<_, Infallible>(handled.await.unwrap_or_else(|_| internal_error()))
             }
         })
     };

@@ -191,3 +191,40 @@ async fn plain_mode_clients_get_metas_answer_unchanged() {
     assert_eq!(body["contacts"][0]["wa_id"], "4915112345678");
     gw.shutdown().await;
 }
+
+/// A client that hangs up while Meta is still answering does not cancel the
+/// request half-way: the send is still recorded (the next one within the
+/// pair interval is refused) and its `upstream_result` is in the audit log.
+#[tokio::test]
+async fn a_client_hanging_up_mid_send_leaves_the_records_complete() {
+    let fake = FakeUpstream::start(Behaviour::Delay(Duration::from_millis(800)), None).await;
+    let gw = gateway_to(&fake.base_url, None, 5000).await;
+    gw.customer_writes("4915112345678", "Hallo").await;
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(200),
+        gw.send(&text_message("+4915112345678", "first")),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the client hung up before the answer");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(fake.requests().len(), 1);
+
+    let (status, body) = gw.send(&text_message("+4915112345678", "second")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(assert_cloud_error(&body).1.contains("rate.pair"), "{body}");
+
+    let config = gw.config_path.clone();
+    let dir = gw.stop().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_schleuse"))
+        .args(["audit", "export", "--kind", "upstream_result", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let results: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["upstream"]["status"], 200);
+    drop(dir);
+}
