@@ -2,8 +2,13 @@
 //! symptoms, medications, treatments, aids and disabilities in one
 //! Aho-Corasick automaton, plus patterns for pregnancy with its week or
 //! month. Compound tails (`-allergie`, `-OP`) match inside longer words
-//! (`Nussallergie`, `Blinddarm-OP`). A medication's dose (`Ibuprofen 600`)
-//! and a diabetes type are part of the span.
+//! (`Nussallergie`, `Blinddarm-OP`). A medication's dose (`Ibuprofen 600`),
+//! a diabetes type, a degree of disability (`(GdB 50)`), a severity before
+//! the term (`starke Kopfschmerzen`, `severe headaches`), an allergen
+//! (`sesame allergy`, `Allergie gegen PPD`) and a body site
+//! (`eczema on my scalp`) are part of the span; two findings joined by
+//! `und`/`and` become one. A term followed by `insurance`/`Versicherung` is
+//! about a product, not a person.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
@@ -19,6 +24,8 @@ pub(crate) struct Health {
     ac: AhoCorasick,
     /// Per pattern: true if it is a compound tail.
     tail: Vec<bool>,
+    /// Per pattern: true if it counts only inside a compound.
+    glued_only: Vec<bool>,
     pregnancy: Regex,
     dose: Regex,
 }
@@ -29,13 +36,18 @@ impl Health {
     pub(crate) fn new() -> Result<Self, PiiError> {
         let mut patterns = Vec::new();
         let mut tail = Vec::new();
+        let mut glued_only = Vec::new();
         for l in lines(include_str!("data/health.txt")) {
-            let (is_tail, term) = match l.strip_prefix('-') {
-                Some(t) => (true, t),
-                None => (false, l),
+            let (is_tail, glued, term) = if let Some(t) = l.strip_prefix('~') {
+                (true, true, t)
+            } else if let Some(t) = l.strip_prefix('-') {
+                (true, false, t)
+            } else {
+                (false, false, l)
             };
             patterns.push(term.to_owned());
             tail.push(is_tail);
+            glued_only.push(glued);
         }
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -47,6 +59,7 @@ impl Health {
         Ok(Self {
             ac,
             tail,
+            glued_only,
             pregnancy: Regex::new(
                 r"(?i)(?-u:\b)(?:(?:in der|im)\s\d{1,2}\.\s?ssw|(?:in der|in the|im|in my)\s\d{1,2}\.?\s?(?:woche|ssw|monat|week|month)\s(?:schwanger|pregnant)|\d{1,2}\.?\s(?:weeks?|months?|wochen|monate?)\s(?:schwanger|pregnant))(?-u:\b)",
             )?,
@@ -61,24 +74,163 @@ impl Health {
         for m in self.pregnancy.find_iter(text) {
             out.push(Hit::new(Label::HealthInfo, m.start(), m.end(), 0.9));
         }
+        let first = out.len();
         for m in self.ac.find_iter(text) {
-            let is_tail = self
-                .tail
-                .get(m.pattern().as_usize())
-                .copied()
-                .unwrap_or(false);
+            let pattern = m.pattern().as_usize();
+            let is_tail = self.tail.get(pattern).copied().unwrap_or(false);
             let Some(start) = word_start(text, m.start(), is_tail) else {
                 continue;
             };
-            if next_char(text, m.end()).is_some_and(char::is_alphanumeric) {
+            let glued_only = self.glued_only.get(pattern).copied().unwrap_or(false);
+            if (glued_only && start == m.start())
+                || next_char(text, m.end()).is_some_and(char::is_alphanumeric)
+                || about_a_product(&text[m.end()..])
+            {
                 continue;
             }
             let end = m.end() + self.dose.find(&text[m.end()..]).map_or(0, |d| d.end());
+            let allergy = text[start..end].to_ascii_lowercase().contains("allerg");
+            let (start, end) = extend(text, start, end, allergy);
             let score = 0.65 + context_score(text, start, HEALTH_CONTEXT);
             out.push(Hit::new(Label::HealthInfo, start, end, score));
         }
+        join_enumerations(text, &mut out[first..]);
     }
 }
+
+/// `disability insurance`, `Krankenversicherung`-like products.
+fn about_a_product(rest: &str) -> bool {
+    let rest = rest.trim_start_matches([' ', '-']);
+    ["insurance", "versicherung"].iter().any(|w| {
+        rest.get(..w.len())
+            .is_some_and(|r| r.eq_ignore_ascii_case(w))
+    })
+}
+
+/// Severity before, allergen and body site around, degree of disability
+/// after a finding.
+fn extend(text: &str, mut start: usize, mut end: usize, allergy: bool) -> (usize, usize) {
+    if allergy {
+        if let Some(s) = word_before(text, start).filter(|&(_, w)| !is_function_word(w)) {
+            start = s.0;
+        }
+        end = phrase_after(text, end, &["to", "gegen", "auf"], 1).unwrap_or(end);
+    }
+    if let Some((s, w)) = word_before(text, start)
+        && SEVERITY.iter().any(|m| m.eq_ignore_ascii_case(w))
+    {
+        start = s;
+    }
+    if let Some(e) = phrase_after(text, end, &["on", "auf", "an"], 2)
+        && text[..e]
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| BODY_SITES.iter().any(|b| b.eq_ignore_ascii_case(w)))
+    {
+        end = e;
+    }
+    let rest = &text[end..];
+    if let Some(gdb) = rest
+        .strip_prefix(" (")
+        .filter(|r| r.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("gdb")))
+        && let Some(close) = gdb.find(')').filter(|&c| c <= 8)
+    {
+        end += 2 + close + 1;
+    }
+    (start, end)
+}
+
+/// The word right before `at` (one space between) and where it starts.
+fn word_before(text: &str, at: usize) -> Option<(usize, &str)> {
+    let head = text[..at].strip_suffix(' ')?;
+    let start = head
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphabetic() || c == '-')
+        .last()
+        .map(|(i, _)| i)?;
+    Some((start, &head[start..]))
+}
+
+/// The end of `<preposition> [word ]word` right after `at` (`to PPD`,
+/// `on my scalp`, `auf der Kopfhaut`), taking `words` words after it.
+fn phrase_after(text: &str, at: usize, prepositions: &[&str], words: usize) -> Option<usize> {
+    let rest = text[at..].strip_prefix(' ')?;
+    let (prep, mut tail) = rest.split_once(' ')?;
+    if !prepositions.iter().any(|p| p.eq_ignore_ascii_case(prep)) {
+        return None;
+    }
+    let mut end = at + 1 + prep.len();
+    for i in 0..words {
+        let len = tail
+            .char_indices()
+            .find(|&(_, c)| !(c.is_alphanumeric() || c == '-'))
+            .map_or(tail.len(), |(i, _)| i);
+        if len == 0 {
+            return None;
+        }
+        end += 1 + len;
+        if i + 1 < words {
+            tail = tail[len..].strip_prefix(' ')?;
+        }
+    }
+    Some(end)
+}
+
+fn is_function_word(word: &str) -> bool {
+    FUNCTION_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// `Husten und Fieber`: two findings joined by `und`/`and` become one.
+fn join_enumerations(text: &str, hits: &mut [Hit]) {
+    for i in 1..hits.len() {
+        let (a, b) = (hits[i - 1], hits[i]);
+        let gap = text.get(a.end..b.start).unwrap_or("");
+        if gap.eq_ignore_ascii_case(" und ") || gap.eq_ignore_ascii_case(" and ") {
+            hits[i - 1].end = b.end;
+            hits[i].start = a.start;
+        }
+    }
+}
+
+const SEVERITY: &[&str] = &[
+    "severe",
+    "high",
+    "chronic",
+    "acute",
+    "mild",
+    "bad",
+    "heftige",
+    "heftigen",
+    "starke",
+    "starken",
+    "starker",
+    "schwere",
+    "schweren",
+    "schwerer",
+    "leichte",
+    "leichten",
+    "akute",
+    "akuten",
+    "chronische",
+    "chronischen",
+    "kreisrunden",
+    "kreisrunder",
+    "hohes",
+    "hohem",
+];
+
+const BODY_SITES: &[&str] = &[
+    "scalp", "kopfhaut", "skin", "haut", "back", "rücken", "knee", "knie", "hands", "händen",
+    "hand", "arm", "arms", "armen", "leg", "legs", "bein", "beinen", "face", "gesicht", "chest",
+    "brust", "foot", "feet", "fuß", "füßen", "neck", "nacken", "shoulder", "schulter",
+];
+
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "my", "no", "any", "eine", "einer", "meine", "meiner", "keine", "die", "der",
+    "ihre", "seine", "his", "her", "their", "your", "our", "unsere", "with", "mit", "have", "has",
+    "habe", "hat", "ist", "is", "bei", "von", "of", "für", "for",
+];
 
 /// Where the word containing a match starts: at the match itself for whole
 /// terms, or further left for compound tails.
@@ -153,6 +305,57 @@ mod tests {
         assert_eq!(found("I'm 6 months pregnant")[0], "6 months pregnant");
         assert_eq!(found("nehme Ibuprofen 600 täglich"), vec!["Ibuprofen 600"]);
         assert_eq!(found("ich habe Diabetes Typ 2"), vec!["Diabetes Typ 2"]);
+    }
+
+    #[test]
+    fn severity_allergen_body_site_and_degree_belong_to_the_span() {
+        assert_eq!(found("I have severe headaches"), vec!["severe headaches"]);
+        assert_eq!(
+            found("habe starke Kopfschmerzen"),
+            vec!["starke Kopfschmerzen"]
+        );
+        assert_eq!(
+            found("my son has a severe sesame allergy"),
+            vec!["severe sesame allergy"]
+        );
+        assert_eq!(
+            found("Allergie gegen PPD, bitte"),
+            vec!["Allergie gegen PPD"]
+        );
+        assert_eq!(found("eczema on my scalp"), vec!["eczema on my scalp"]);
+        assert_eq!(
+            found("Schwerbehinderung (GdB 50)"),
+            vec!["Schwerbehinderung (GdB 50)"]
+        );
+        let joined = found("seit gestern Husten und Fieber");
+        assert!(
+            joined.iter().all(|h| *h == "Husten und Fieber"),
+            "{joined:?}"
+        );
+    }
+
+    #[test]
+    fn products_and_outages_are_not_health_data() {
+        assert!(found("For the disability insurance: see attached").is_empty());
+        assert!(found("Gibt's ne Störung? Seit 18:30 kein Internet").is_empty());
+        assert_eq!(found("wegen meiner Angststörung"), vec!["Angststörung"]);
+    }
+
+    #[test]
+    fn multi_byte_text_around_findings_never_panics() {
+        for text in [
+            "allergy 😡",
+            "Allergie gegen 🥜",
+            "eczema on my 🧠",
+            "disability 🚑 insurance",
+            "Fieber (GdB 5ä)",
+            "Schmerzen ü",
+            "é allergy",
+            "Husten und ",
+            "Rücken Schmerzen auf der Häut",
+        ] {
+            let _ = found(text);
+        }
     }
 
     #[test]
