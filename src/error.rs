@@ -7,7 +7,9 @@
 //! never echoes request content (it may hold personal data).
 
 use bytes::Bytes;
-use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
 use serde_json::json;
 
 /// Who caused a failure: picks the HTTP status family and the log level.
@@ -180,6 +182,16 @@ impl ApiError {
             }
         });
         Bytes::from(body.to_string())
+    }
+
+    /// The whole HTTP response: status, JSON content type, body.
+    pub fn to_response(&self, trace_id: &str) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(self.to_body(trace_id)));
+        *response.status_mut() = self.status;
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
     }
 }
 

@@ -640,19 +640,17 @@ fn receive_route(req: &Request<Incoming>) -> Result<SendRoute, ApiError> {
 }
 
 fn render(result: &Result<UpstreamResponse, ApiError>, trace_id: &str) -> Response<Full<Bytes>> {
-    let (status, content_type, body) = match result {
-        Ok(r) => (r.status, r.content_type.clone(), r.body.clone()),
-        Err(e) => (
-            e.status,
-            Some(HeaderValue::from_static("application/json")),
-            e.to_body(trace_id),
-        ),
+    let mut response = match result {
+        Ok(r) => {
+            let mut response = Response::new(Full::new(r.body.clone()));
+            *response.status_mut() = r.status;
+            if let Some(ct) = &r.content_type {
+                response.headers_mut().insert(CONTENT_TYPE, ct.clone());
+            }
+            response
+        }
+        Err(e) => e.to_response(trace_id),
     };
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    if let Some(ct) = content_type {
-        response.headers_mut().insert(CONTENT_TYPE, ct);
-    }
     if let Ok(v) = HeaderValue::from_str(trace_id) {
         response.headers_mut().insert("x-schleuse-trace-id", v);
     }

@@ -23,18 +23,12 @@ use crate::pipeline::Gateway;
 
 /// The answer when handling a request panicked (never expected).
 fn internal_error() -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
-    let error = ApiError::internal(
+    ApiError::internal(
         http::StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
         "the request could not be handled",
-    );
-    let mut response = hyper::Response::new(http_body_util::Full::new(error.to_body("-")));
-    *response.status_mut() = error.status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
+    )
+    .to_response("-")
 }
 
 /// Serves one accepted TCP connection to completion.

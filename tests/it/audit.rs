@@ -132,15 +132,7 @@ async fn every_decision_is_recorded_without_plaintext_and_the_log_verifies() {
 #[tokio::test]
 async fn without_an_audit_record_nothing_is_sent() {
     let fake = FakeUpstream::start(Behaviour::Accept, None).await;
-    let gw = TestGateway::spawn_with(Options {
-        upstream: UpstreamSetup::Http {
-            base_url: fake.base_url.clone(),
-            ca_file: None,
-            request_timeout_ms: 5000,
-        },
-        ..Options::default()
-    })
-    .await;
+    let gw = TestGateway::spawn_with(Options::upstream_at(&fake.base_url)).await;
     gw.customer_writes("4915112345678", "Hallo").await;
     // Someone with file access makes every append fail.
     let conn = rusqlite::Connection::open(gw.audit_db()).unwrap();

@@ -2,8 +2,6 @@
 //! signed webhooks: customer first, the 24-hour window, opt-out keywords,
 //! double opt-in, and Meta's own marketing stop signals.
 
-use std::process::Command;
-
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -119,22 +117,12 @@ async fn double_opt_in_and_metas_131050_failure_are_consent_changes_in_the_audit
 
     let config = gw.config_path.clone();
     let dir = gw.stop().await;
-    let out = Command::new(env!("CARGO_BIN_EXE_schleuse"))
-        .args([
-            "audit",
-            "export",
-            "--kind",
-            "consent_change",
-            "--subject",
-            &format!("+{E}"),
-            "--config",
-        ])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let changes: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let exported = audit_export(
+        &config,
+        &["--kind", "consent_change", "--subject", &format!("+{E}")],
+    );
+    let changes: Vec<String> = exported
+        .iter()
         .map(|e| {
             e["rule_ids"]
                 .as_array()
@@ -156,7 +144,7 @@ async fn double_opt_in_and_metas_131050_failure_are_consent_changes_in_the_audit
         "{changes:?}"
     );
     assert!(
-        !String::from_utf8_lossy(&out.stdout).contains(E),
+        !serde_json::to_string(&exported).unwrap().contains(E),
         "no phone number in the audit log"
     );
     drop(dir);
@@ -231,19 +219,6 @@ fn failed_status(to: &str, wamid: &str, code: u32, unix: i64) -> Vec<u8> {
     schleuse::webhook::to_ascii_json(&failed).unwrap()
 }
 
-fn export(config: &std::path::Path, subject: &str) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_schleuse"))
-        .args(["audit", "export", "--subject", subject, "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// Meta's 131026 marks a number undeliverable: schleuse refuses further
 /// sends (they would fail and still cost) until the person writes again.
 /// Inbound messages and statuses are audit entries; a status carries the
@@ -274,7 +249,7 @@ async fn undeliverable_numbers_wait_until_the_person_writes_and_every_event_is_a
 
     let config = gw.config_path.clone();
     let dir = gw.stop().await;
-    let entries = export(&config, &format!("+{A}"));
+    let entries = audit_export(&config, &["--subject", &format!("+{A}")]);
     let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
     assert_eq!(
         kinds.iter().filter(|k| **k == "message_received").count(),

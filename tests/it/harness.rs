@@ -59,6 +59,40 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Defaults, but forwarding to `base_url` over plain HTTP (5 s timeout).
+    pub fn upstream_at(base_url: &str) -> Self {
+        Self {
+            upstream: UpstreamSetup::Http {
+                base_url: base_url.to_owned(),
+                ca_file: None,
+                request_timeout_ms: 5000,
+            },
+            ..Self::default()
+        }
+    }
+}
+
+/// Runs `schleuse audit export ARGS… --config CONFIG` and parses its JSON lines.
+pub fn audit_export(config: &Path, args: &[&str]) -> Vec<Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_schleuse"))
+        .args(["audit", "export"])
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run schleuse audit export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
 impl TestGateway {
     pub async fn spawn() -> Self {
         Self::spawn_with(Options::default()).await

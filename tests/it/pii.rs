@@ -10,15 +10,7 @@ use crate::fake_upstream::{Behaviour, FakeUpstream};
 use crate::harness::*;
 
 async fn gateway_to(fake: &FakeUpstream) -> TestGateway {
-    TestGateway::spawn_with(Options {
-        upstream: UpstreamSetup::Http {
-            base_url: fake.base_url.clone(),
-            ca_file: None,
-            request_timeout_ms: 5000,
-        },
-        ..Options::default()
-    })
-    .await
+    TestGateway::spawn_with(Options::upstream_at(&fake.base_url)).await
 }
 
 fn decisions(config: &std::path::Path) -> Vec<Value> {

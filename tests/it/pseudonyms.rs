@@ -11,15 +11,7 @@ use crate::harness::*;
 #[tokio::test]
 async fn pseudonyms_in_to_and_context_are_resolved_before_forwarding() {
     let fake = FakeUpstream::start(Behaviour::Accept, None).await;
-    let gw = TestGateway::spawn_with(Options {
-        upstream: UpstreamSetup::Http {
-            base_url: fake.base_url.clone(),
-            ca_file: None,
-            request_timeout_ms: 5000,
-        },
-        ..Options::default()
-    })
-    .await;
+    let gw = TestGateway::spawn_with(Options::upstream_at(&fake.base_url)).await;
     gw.customer_writes("4915199999001", "Hallo").await;
     let key = PseudonymKey::new(&key_bytes());
     let pn = key.identity(IdKind::Phone, "4915199999001");

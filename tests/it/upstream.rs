@@ -175,13 +175,8 @@ async fn unreachable_upstream_is_502_and_not_sent() {
 async fn plain_mode_clients_get_metas_answer_unchanged() {
     let fake = FakeUpstream::start(Behaviour::Accept, None).await;
     let gw = TestGateway::spawn_with(Options {
-        upstream: UpstreamSetup::Http {
-            base_url: fake.base_url.clone(),
-            ca_file: None,
-            request_timeout_ms: 5000,
-        },
         client_extra_toml: "identity_mode = \"plain\"\n".into(),
-        ..Options::default()
+        ..Options::upstream_at(&fake.base_url)
     })
     .await;
     gw.customer_writes("4915112345678", "Hallo").await;
@@ -215,15 +210,7 @@ async fn a_client_hanging_up_mid_send_leaves_the_records_complete() {
 
     let config = gw.config_path.clone();
     let dir = gw.stop().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_schleuse"))
-        .args(["audit", "export", "--kind", "upstream_result", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let results: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let results = audit_export(&config, &["--kind", "upstream_result"]);
     assert_eq!(results.len(), 1, "{results:?}");
     assert_eq!(results[0]["upstream"]["status"], 200);
     drop(dir);
