@@ -10,10 +10,15 @@ use super::structured::{NEGATIVE_CONTEXT, context_score};
 use super::text::{any_ci, before, next_char, prev_char};
 use super::{Hit, Label};
 
+mod dialplan;
+
 /// The phone-number detector.
 #[derive(Debug)]
 pub(crate) struct Phones {
     candidate: Regex,
+    /// Fast validation of plain German numbers (`None`: always ask
+    /// `phonenumber`).
+    germany: Option<dialplan::DialPlan>,
 }
 
 // === impl Phones ===
@@ -26,7 +31,10 @@ impl Phones {
               | \(0\d{1,5}\) | 0\d{1,5} )
             (?:[\ \-/.]?\d{1,8}){1,5}",
         )?;
-        Ok(Self { candidate })
+        Ok(Self {
+            candidate,
+            germany: dialplan::DialPlan::germany()?,
+        })
     }
 
     /// Appends the validated phone numbers in `text` to `out`.
@@ -78,12 +86,22 @@ impl Phones {
         if any_ci(before(text, start, 30), NEGATIVE_CONTEXT) {
             return None;
         }
-        valid(raw).then(|| 0.7 + context_score(text, start, PHONE_CONTEXT))
+        self.valid(raw)
+            .then(|| 0.7 + context_score(text, start, PHONE_CONTEXT))
+    }
+
+    /// Whether the number exists: the German dial plan answers plain German
+    /// forms, libphonenumber everything else.
+    fn valid(&self, raw: &str) -> bool {
+        self.germany
+            .as_ref()
+            .and_then(|plan| plan.valid(raw))
+            .unwrap_or_else(|| parse_and_validate(raw))
     }
 }
 
 /// Parses with region DE and asks libphonenumber whether the number exists.
-fn valid(raw: &str) -> bool {
+fn parse_and_validate(raw: &str) -> bool {
     // `+49 (0)30 …`: the trunk zero in parentheses is a written convention
     // the parser does not know.
     let cleaned;
@@ -143,6 +161,55 @@ mod tests {
         ] {
             assert_eq!(found(&format!("Tel: {n}, danke")), vec![n], "{n}");
         }
+    }
+
+    /// The German dial plan must agree with libphonenumber on every number
+    /// it answers: generated German numbers in all written forms.
+    #[test]
+    fn dial_plan_agrees_with_libphonenumber() {
+        let Ok(Some(plan)) = dialplan::DialPlan::germany() else {
+            panic!("German dial plan must build from the shipped metadata");
+        };
+        let mut seed = 0x9e37_79b9_7f4a_7c13_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let prefixes = [
+            "0", "+49 ", "+49", "0049 ", "+49 (0)", "(0", "0049", "+49-", "+43 ", "00 49 ", "+49/",
+            "+49.", "+49 (0) ", "0049-", "+4 9",
+        ];
+        let (mut answered, mut valid) = (0, 0);
+        for _ in 0..6000 {
+            let lead = [
+                "15", "16", "17", "30", "40", "89", "221", "69", "2", "3", "7", "9", "0", "1", "5",
+                "800", "900", "18",
+            ][next(18) as usize];
+            let mut digits = String::from(lead);
+            for _ in 0..(4 + next(8)) {
+                digits.push(char::from(b'0' + next(10) as u8));
+            }
+            let prefix = prefixes[next(prefixes.len() as u64) as usize];
+            let sep = [" ", "/", "-", "", ".", " / "][next(6) as usize];
+            let split = 2 + next(3) as usize;
+            let body = if prefix.starts_with('(') {
+                format!("{}) {}", &digits[..split], &digits[split..])
+            } else {
+                format!("{}{sep}{}", &digits[..split], &digits[split..])
+            };
+            let raw = format!("{prefix}{body}");
+            if let Some(fast) = plan.valid(&raw) {
+                answered += 1;
+                valid += usize::from(fast);
+                assert_eq!(fast, parse_and_validate(&raw), "{raw}");
+            }
+        }
+        assert!(
+            answered > 3000 && valid > 500,
+            "{answered} answered, {valid} valid"
+        );
     }
 
     #[test]
