@@ -18,7 +18,6 @@ use super::{Hit, Label, PiiError};
 pub(crate) struct Places {
     street: Regex,
     uk_street: Regex,
-    zip: Regex,
     uk_zip: Regex,
     cities: Gazetteer,
 }
@@ -28,8 +27,9 @@ pub(crate) struct Places {
 impl Places {
     pub(crate) fn new() -> Result<Self, PiiError> {
         let number = r"\s?\d{1,4}(?:\s?[a-zA-Z](?-u:\b))?(?:\s?[-/]\s?\d{1,4}[a-zA-Z]?)?";
-        let suffix = r"(?:straße|strasse|str\.|str|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|berg|hof|park|promenade|wall|graben|feld|garten|gärten|kamp|brücke|tor|stieg|zeile|winkel|kai|grund|höhe|anger|twiete|bogen|terrasse|wiese|hang|siedlung|graben|chaussee)";
-        let prep = r"(?:am|an der|an den|an dem|auf dem|auf der|auf den|im|zum|zur|unter den|hinter der|hinter dem|vor dem|bei der|beim|alte|alter|neue|neuer|am alten|an der alten)";
+        let suffix: Vec<String> = STREET_SUFFIXES.iter().map(|s| regex::escape(s)).collect();
+        let suffix = format!("(?:{})", suffix.join("|"));
+        let prep = format!("(?:{})", STREET_PREPOSITIONS.join("|"));
         let street = format!(
             r"(?i)(?-u:\b)(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
         );
@@ -38,7 +38,6 @@ impl Places {
             uk_street: Regex::new(
                 r"(?i)(?-u:\b)\d{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
             )?,
-            zip: Regex::new(r"(?-u:\b)\d{4,5}(?-u:\b)")?,
             uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
             cities: Gazetteer::from_lines(include_str!("data/cities.txt"))?,
         })
@@ -50,30 +49,23 @@ impl Places {
         if text.bytes().any(|b| b.is_ascii_digit()) {
             if number_after_word(text) {
                 self.streets(text, out);
-            } else {
-                self.uk_streets(text, out);
             }
+            self.uk_streets(text, out);
             self.zips(text, first, out);
         }
         self.context_cities(text, out);
     }
 
     fn streets(&self, text: &str, out: &mut Vec<Hit>) {
-        // Captures (which allocate) only for actual matches.
-        for found in self.street.find_iter(text) {
-            let Some(c) = self.street.captures_at(text, found.start()) else {
-                continue;
-            };
-            let (Some(m), Some(num)) = (c.get(0), c.get(2).or_else(|| c.name("num"))) else {
-                continue;
-            };
+        for m in self.street.find_iter(text) {
+            let num_start = house_number_start(m.as_str()) + m.start();
             if prev_char(text, m.start()).is_some_and(char::is_alphabetic) {
                 continue;
             }
-            let name = &text[m.start()..num.start()];
+            let name = &text[m.start()..num_start];
             let glued = !name.ends_with('.')
                 && name.ends_with(char::is_alphabetic)
-                && !num.as_str().starts_with(char::is_whitespace);
+                && !text[num_start..].starts_with(char::is_whitespace);
             let prep_glued = glued
                 && PREP_START.iter().any(|p| {
                     name.len() > p.len()
@@ -90,7 +82,6 @@ impl Places {
             }
             out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.85));
         }
-        self.uk_streets(text, out);
     }
 
     fn uk_streets(&self, text: &str, out: &mut Vec<Hit>) {
@@ -100,33 +91,33 @@ impl Places {
     }
 
     fn zips(&self, text: &str, first: usize, out: &mut Vec<Hit>) {
-        for m in self.zip.find_iter(text) {
-            let five = m.len() == 5;
-            let after_ref = text[..m.start()].ends_with(['-', '#', '/', '.', ':']);
-            if five && !plausible_plz(m.as_str())
-                || !isolated(text, m.start(), m.end())
-                || after_ref
+        for (start, end) in zip_candidates(text) {
+            let five = end - start == 5;
+            let after_ref = text[..start].ends_with(['-', '#', '/', '.', ':']);
+            if five && !plausible_plz(&text[start..end]) || !isolated(text, start, end) || after_ref
             {
                 continue;
             }
-            if text[m.end()..].starts_with(['.', ',', '-', '/']) && next_is_digit(text, m.end() + 1)
-            {
+            if text[end..].starts_with(['.', ',', '-', '/']) && next_is_digit(text, end + 1) {
                 continue;
             }
-            let after_street = out[first..].iter().any(|h| {
-                h.label == Label::StreetAddress && h.end <= m.start() && m.start() - h.end <= 4
-            });
-            let city = self.city_after(text, m.end(), five);
-            match city {
+            let after_street = out[first..]
+                .iter()
+                .any(|h| h.label == Label::StreetAddress && h.end <= start && start - h.end <= 4);
+            match self.city_after(text, end, five) {
                 Some((s, e, known)) if five || known => {
-                    out.push(Hit::new(Label::ZipCode, m.start(), m.end(), 0.85));
+                    out.push(Hit::new(Label::ZipCode, start, end, 0.85));
                     out.push(Hit::new(Label::City, s, e, if known { 0.9 } else { 0.7 }));
                 }
                 _ if after_street && five => {
-                    out.push(Hit::new(Label::ZipCode, m.start(), m.end(), 0.7));
+                    out.push(Hit::new(Label::ZipCode, start, end, 0.7));
                 }
                 _ => {}
             }
+        }
+        // UK postcodes count only after a street.
+        if !out[first..].iter().any(|h| h.label == Label::StreetAddress) {
+            return;
         }
         for m in self.uk_zip.find_iter(text) {
             let near_street = out[first..].iter().any(|h| {
@@ -199,6 +190,18 @@ fn number_after_word(text: &str) -> bool {
     })
 }
 
+/// Byte offset of the house number in a street match: its first digit, or
+/// the one space before it.
+fn house_number_start(street: &str) -> usize {
+    let Some(digit) = street.find(char::is_numeric) else {
+        return street.len();
+    };
+    match street[..digit].chars().next_back() {
+        Some(c) if c.is_whitespace() => digit - c.len_utf8(),
+        _ => digit,
+    }
+}
+
 fn ends_with_word(ctx: &str, words: &[&str]) -> bool {
     let t = ctx.trim_end();
     words.iter().any(|w| {
@@ -224,6 +227,33 @@ fn not_a_house_number(text: &str, end: usize) -> bool {
         })
 }
 
+/// Maximal runs of 4–5 ASCII digits between non-word bytes: the
+/// candidates of `\b\d{4,5}\b`, without a regex pass over the text.
+fn zip_candidates(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let b = text.as_bytes();
+    let word = |i: usize| {
+        b.get(i)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    };
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !b[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if (4..=5).contains(&(i - start)) && (start == 0 || !word(start - 1)) && !word(i) {
+                return Some((start, i));
+            }
+        }
+        None
+    })
+}
+
 fn next_is_digit(text: &str, i: usize) -> bool {
     text.as_bytes().get(i).is_some_and(u8::is_ascii_digit)
 }
@@ -234,6 +264,74 @@ fn plausible_plz(s: &str) -> bool {
     !matches!(lead, "00" | "05" | "43" | "62")
 }
 
+/// Street-type endings (`Hauptstraße`, `Lindenweg`, `Karl-Marx-Str.`).
+const STREET_SUFFIXES: &[&str] = &[
+    "straße",
+    "strasse",
+    "str.",
+    "str",
+    "weg",
+    "allee",
+    "platz",
+    "gasse",
+    "ring",
+    "damm",
+    "ufer",
+    "chaussee",
+    "steig",
+    "pfad",
+    "markt",
+    "berg",
+    "hof",
+    "park",
+    "promenade",
+    "wall",
+    "graben",
+    "feld",
+    "garten",
+    "gärten",
+    "kamp",
+    "brücke",
+    "tor",
+    "stieg",
+    "zeile",
+    "winkel",
+    "kai",
+    "grund",
+    "höhe",
+    "anger",
+    "twiete",
+    "bogen",
+    "terrasse",
+    "wiese",
+    "hang",
+    "siedlung",
+];
+/// Prepositions that open a street name (`Am Markt`, `An der Kirche`).
+const STREET_PREPOSITIONS: &[&str] = &[
+    "am",
+    "an der",
+    "an den",
+    "an dem",
+    "auf dem",
+    "auf der",
+    "auf den",
+    "im",
+    "zum",
+    "zur",
+    "unter den",
+    "hinter der",
+    "hinter dem",
+    "vor dem",
+    "bei der",
+    "beim",
+    "alte",
+    "alter",
+    "neue",
+    "neuer",
+    "am alten",
+    "an der alten",
+];
 const PREP_START: &[&str] = &[
     "am ", "an ", "auf ", "im ", "zum ", "zur ", "unter ", "hinter ", "vor ", "bei ", "beim ",
 ];
