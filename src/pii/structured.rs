@@ -64,10 +64,10 @@ impl Structured {
             if p.iban_start {
                 self.ibans(text, out);
             }
-            if p.digit_run(4) || (13..=19).any(|n| p.digit_run(n)) {
+            if p.card_groups || (13..=19).any(|n| p.digit_run(n)) {
                 self.cards(text, out);
             }
-            if p.digit_run(11) || p.digit_run(3) {
+            if p.digit_run(11) || p.tax_groups {
                 self.tax_ids(text, out);
             }
             if p.vat_start {
@@ -76,17 +76,17 @@ impl Structured {
             if p.digit_run(8) || (p.digit_run(2) && p.digit_run(6)) {
                 self.rvnrs(text, out);
             }
-            if p.word_run(10) {
+            if p.kvnr_word {
                 self.kvnrs(text, out);
             }
         }
-        if p.word_run(10) {
+        if p.document_word {
             self.documents(text, out);
         }
-        if p.dot && p.digits >= 4 {
+        if p.dotted_digits >= 3 {
             self.ipv4s(text, out);
         }
-        if p.colon {
+        if p.colons >= 2 {
             self.ipv6s(text, out);
         }
     }
@@ -256,69 +256,104 @@ impl Structured {
     }
 }
 
-/// What one pass over the bytes says about possible candidates.
+/// What one pass over the bytes says about possible candidates. Every
+/// flag is implied by the regex it gates, so a false flag skips a regex
+/// pass without changing what is found.
 #[derive(Clone, Copy, Debug, Default)]
 struct Shape {
     digits: usize,
     at: bool,
-    dot: bool,
-    colon: bool,
+    /// `:` occurs at least twice (IPv6).
+    colons: u8,
+    /// Occurrences of digit `.` digit (IPv4 needs three).
+    dotted_digits: u8,
     /// A word starting with two letters and two digits (`DE89…`).
     iban_start: bool,
     /// A word starting with `DE`/`de` followed by a digit or a space.
     vat_start: bool,
+    /// A run of 4 digits, `-` or space, then a run of 4 or 6 (card groups).
+    card_groups: bool,
+    /// A run of 3 digits, a space, a run of 3 (Steuer-ID groups).
+    tax_groups: bool,
+    /// A ten-character word: a letter and nine digits (KVNR).
+    kvnr_word: bool,
+    /// A ten-character word: a letter first and a digit last (ID card,
+    /// passport).
+    document_word: bool,
     /// Bit n: a maximal run of n ASCII digits (n ≤ 63).
     digit_runs: u64,
-    /// Bit n: a maximal run of n ASCII word bytes `[0-9A-Za-z_]` (n ≤ 63).
-    word_runs: u64,
 }
 
 impl Shape {
+    /// Walks the text run by run (words of `[0-9A-Za-z_]`, and the digit
+    /// runs inside them), so the branches are per run, not per byte.
     fn of(text: &str) -> Self {
         let b = text.as_bytes();
+        let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
         let mut p = Self::default();
-        let (mut drun, mut wrun) = (0usize, 0usize);
-        for (i, &c) in b.iter().enumerate() {
-            if c.is_ascii_digit() {
-                p.digits += 1;
-                drun += 1;
-            } else {
-                p.digit_runs |= 1 << drun.min(63);
-                drun = 0;
-            }
-            if c.is_ascii_alphanumeric() || c == b'_' {
-                if wrun == 0 {
-                    let w = |k: usize| b.get(i + k).copied().unwrap_or(0);
-                    p.iban_start |= w(0).is_ascii_alphabetic()
-                        && w(1).is_ascii_alphabetic()
-                        && w(2).is_ascii_digit()
-                        && w(3).is_ascii_digit();
-                    p.vat_start |= matches!((w(0), w(1)), (b'D', b'E') | (b'd', b'e'))
-                        && (w(2).is_ascii_digit() || w(2) == b' ');
-                }
-                wrun += 1;
-            } else {
-                p.word_runs |= 1 << wrun.min(63);
-                wrun = 0;
+        // End and length of the previous digit run.
+        let (mut prev_end, mut prev_len) = (0, 0);
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if !is_word(c) {
                 match c {
                     b'@' => p.at = true,
-                    b'.' => p.dot = true,
-                    b':' => p.colon = true,
+                    b':' => p.colons = p.colons.saturating_add(1),
+                    b'.' if i > 0
+                        && b[i - 1].is_ascii_digit()
+                        && b.get(i + 1).is_some_and(u8::is_ascii_digit) =>
+                    {
+                        p.dotted_digits = p.dotted_digits.saturating_add(1);
+                    }
                     _ => {}
                 }
+                i += 1;
+                continue;
+            }
+            let word = i;
+            p.word_start(&b[word..]);
+            let mut word_digits = 0;
+            while i < b.len() && is_word(b[i]) {
+                if !b[i].is_ascii_digit() {
+                    i += 1;
+                    continue;
+                }
+                let run = i;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+                let len = i - run;
+                word_digits += len;
+                p.digit_runs |= 1 << len.min(63);
+                let sep = if prev_end + 1 == run { b[prev_end] } else { 0 };
+                p.card_groups |=
+                    prev_len == 4 && matches!(sep, b' ' | b'-') && matches!(len, 4 | 6);
+                p.tax_groups |= prev_len == 3 && sep == b' ' && len == 3;
+                (prev_end, prev_len) = (i, len);
+            }
+            p.digits += word_digits;
+            if i - word == 10 && b[word].is_ascii_alphabetic() {
+                p.kvnr_word |= word_digits == 9;
+                p.document_word |= b[i - 1].is_ascii_digit();
             }
         }
-        p.digit_runs |= 1 << drun.min(63);
-        p.word_runs |= 1 << wrun.min(63);
         p
+    }
+
+    /// Notes the shapes a word start can open (`w` starts at the word).
+    fn word_start(&mut self, w: &[u8]) {
+        let at = |k: usize| w.get(k).copied().unwrap_or(0);
+        self.iban_start |= at(0).is_ascii_alphabetic()
+            && at(1).is_ascii_alphabetic()
+            && at(2).is_ascii_digit()
+            && at(3).is_ascii_digit();
+        self.vat_start |= matches!((at(0), at(1)), (b'D', b'E') | (b'd', b'e'))
+            && (at(2).is_ascii_digit() || at(2) == b' ');
     }
 
     fn digit_run(&self, n: usize) -> bool {
         self.digit_runs & (1 << n) != 0
-    }
-
-    fn word_run(&self, n: usize) -> bool {
-        self.word_runs & (1 << n) != 0
     }
 }
 

@@ -31,9 +31,34 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
-/// True if any needle occurs in `hay` (ASCII case-insensitive).
+/// True if any needle occurs in `hay` (ASCII case-insensitive). Context
+/// windows (up to 64 bytes) are lower-cased once into a stack buffer, so
+/// each needle costs a first-byte scan.
 pub(crate) fn any_ci(hay: &str, needles: &[&str]) -> bool {
-    needles.iter().any(|n| contains_ci(hay, n))
+    let h = hay.as_bytes();
+    let mut buf = [0u8; 64];
+    let Some(low) = buf.get_mut(..h.len()) else {
+        return needles.iter().any(|n| contains_ci(hay, n));
+    };
+    low.copy_from_slice(h);
+    low.make_ascii_lowercase();
+    let low = &*low;
+    needles.iter().any(|n| {
+        let n = n.as_bytes();
+        let Some((&first, rest)) = n.split_first() else {
+            return true;
+        };
+        let first = first.to_ascii_lowercase();
+        let last_start = low.len().saturating_sub(n.len());
+        n.len() <= low.len()
+            && (0..=last_start).any(|i| {
+                low[i] == first
+                    && low[i + 1..i + n.len()]
+                        .iter()
+                        .zip(rest)
+                        .all(|(a, b)| *a == b.to_ascii_lowercase())
+            })
+    })
 }
 
 /// Copies the ASCII digits and letters of `raw` into `buf` (upper-cased),
@@ -106,6 +131,17 @@ mod tests {
     fn windows_stop_at_char_boundaries() {
         let t = "äöü 123 üß";
         assert_eq!(before(t, 7, 5), "öü ");
+    }
+
+    #[test]
+    fn any_ci_matches_case_insensitively_in_short_and_long_text() {
+        assert!(any_ci("Ihre BESTELLung 123", &["xyz", "bestell"]));
+        assert!(any_ci("Rückruf bitte", &["RÜCKRUF", "rückruf"]));
+        assert!(!any_ci("order", &["orders"]));
+        assert!(!any_ci("", &["a"]));
+        let long = format!("{}Tracking", "x".repeat(80));
+        assert!(any_ci(&long, &["tracking"]));
+        assert!(!any_ci(&long, &["sendung"]));
     }
 
     #[test]
