@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use super::text::{any_ci, before};
+use super::text::{Words, before};
 use super::{Hit, Label};
 
 /// The date-of-birth detector.
@@ -35,7 +35,7 @@ impl Dates {
             if !plausible(m.as_str()) {
                 continue;
             }
-            if any_ci(before(text, m.start(), 32), BIRTH_CONTEXT) {
+            if BIRTH_CONTEXT.occur_in(before(text, m.start(), 32)) {
                 out.push(Hit::new(Label::DateOfBirth, m.start(), m.end(), 0.9));
             }
         }
@@ -77,9 +77,9 @@ fn plausible(date: &str) -> bool {
     true
 }
 
-const BIRTH_CONTEXT: &[&str] = &[
+static BIRTH_CONTEXT: Words = Words::new(&[
     "geb.", "geb ", "geb:", "geboren", "geburt", "dob", "born", "birth", "*",
-];
+]);
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ use regex::Regex;
 
 use super::gazetteer::lines;
 use super::structured::context_score;
+use super::text::Words;
 use super::text::{next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
@@ -91,7 +92,7 @@ impl Health {
             let end = m.end() + self.dose.find(&text[m.end()..]).map_or(0, |d| d.end());
             let allergy = text[start..end].to_ascii_lowercase().contains("allerg");
             let (start, end) = extend(text, start, end, allergy);
-            let score = 0.65 + context_score(text, start, HEALTH_CONTEXT);
+            let score = 0.65 + context_score(text, start, &HEALTH_CONTEXT);
             out.push(Hit::new(Label::HealthInfo, start, end, score));
         }
         join_enumerations(text, &mut out[first..]);
@@ -252,7 +253,7 @@ fn word_start(text: &str, at: usize, is_tail: bool) -> Option<usize> {
     Some(start)
 }
 
-const HEALTH_CONTEXT: &[&str] = &[
+static HEALTH_CONTEXT: Words = Words::new(&[
     "habe",
     "hab ",
     "leide",
@@ -277,7 +278,7 @@ const HEALTH_CONTEXT: &[&str] = &[
     "therapie",
     "behandlung",
     "treatment",
-];
+]);
 
 #[cfg(test)]
 mod tests {

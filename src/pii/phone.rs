@@ -7,7 +7,7 @@ use phonenumber::country;
 use regex::Regex;
 
 use super::structured::{NEGATIVE_CONTEXT, context_score};
-use super::text::{any_ci, before, next_char, prev_char};
+use super::text::{Words, before, next_char, prev_char};
 use super::{Hit, Label};
 
 mod dialplan;
@@ -83,11 +83,11 @@ impl Phones {
         if !(7..=15).contains(&digits) || looks_like_date(raw) {
             return None;
         }
-        if any_ci(before(text, start, 30), NEGATIVE_CONTEXT) {
+        if NEGATIVE_CONTEXT.occur_in(before(text, start, 30)) {
             return None;
         }
         self.valid(raw)
-            .then(|| 0.7 + context_score(text, start, PHONE_CONTEXT))
+            .then(|| 0.7 + context_score(text, start, &PHONE_CONTEXT))
     }
 
     /// Whether the number exists: the German dial plan answers plain German
@@ -120,7 +120,7 @@ fn looks_like_date(raw: &str) -> bool {
     b.len() == 10 && b[2] == b[5] && matches!(b[2], b'.' | b'/' | b'-')
 }
 
-const PHONE_CONTEXT: &[&str] = &[
+static PHONE_CONTEXT: Words = Words::new(&[
     "tel",
     "telefon",
     "handy",
@@ -136,7 +136,7 @@ const PHONE_CONTEXT: &[&str] = &[
     "reach",
     "mobile",
     "fax",
-];
+]);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@
 use regex::Regex;
 
 use super::gazetteer::Gazetteer;
-use super::text::{any_ci, before, isolated, next_char, prev_char};
+use super::text::{Words, before, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
 /// The address detectors.
@@ -76,7 +76,7 @@ impl Places {
             // or product code, not a street name.
             let last = name.split_whitespace().next_back().unwrap_or("");
             let code = last.contains('-') && !last.chars().any(char::is_lowercase);
-            if prep_glued || code || any_ci(name, STREET_STOP) || not_a_house_number(text, m.end())
+            if prep_glued || code || STREET_STOP.occur_in(name) || not_a_house_number(text, m.end())
             {
                 continue;
             }
@@ -163,8 +163,8 @@ impl Places {
     fn context_cities(&self, text: &str, out: &mut Vec<Hit>) {
         for (s, e) in self.cities.find_iter(text) {
             let ctx = before(text, s, 24);
-            let strong = any_ci(ctx, STRONG_CITY_CONTEXT);
-            let weak = ends_with_word(ctx, &["in", "nach", "aus", "from", "to", "bei", "near"]);
+            let strong = STRONG_CITY_CONTEXT.occur_in(ctx);
+            let weak = ends_with_word(ctx, WEAK_CITY_CONTEXT);
             let ambiguous = AMBIGUOUS_CITIES
                 .iter()
                 .any(|a| a.eq_ignore_ascii_case(&text[s..e]));
@@ -335,7 +335,7 @@ const STREET_PREPOSITIONS: &[&str] = &[
 const PREP_START: &[&str] = &[
     "am ", "an ", "auf ", "im ", "zum ", "zur ", "unter ", "hinter ", "vor ", "bei ", "beim ",
 ];
-const STREET_STOP: &[&str] = &[
+static STREET_STOP: Words = Words::new(&[
     "rechnung",
     "bestellung",
     "auftrag",
@@ -377,11 +377,11 @@ const STREET_STOP: &[&str] = &[
     "kapitel",
     "termin",
     "platz ",
-];
+]);
 const CITY_STOP: &[&str] = &[
     "kwh", "Stück", "Euro", "EUR", "Uhr", "Punkte", "Meter", "Liter",
 ];
-const STRONG_CITY_CONTEXT: &[&str] = &[
+static STRONG_CITY_CONTEXT: Words = Words::new(&[
     "wohne in",
     "wohnen in",
     "wohnhaft in",
@@ -408,7 +408,9 @@ const STRONG_CITY_CONTEXT: &[&str] = &[
     "i'm from",
     "bin aus",
     "von ",
-];
+]);
+/// Prepositions before a town name.
+const WEAK_CITY_CONTEXT: &[&str] = &["in", "nach", "aus", "from", "to", "bei", "near"];
 const AMBIGUOUS_CITIES: &[&str] = &[
     "Essen", "Halle", "Hof", "Singen", "Zug", "Leer", "Marl", "Bern", "Biel", "Goch", "Weiden",
     "Hamm", "Bingen", "Peine", "Soest", "Verden", "Wesel", "Celle", "Homburg", "Minden",

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use regex::Regex;
 
 use super::structured::context_score;
+use super::text::Words;
 use super::{Hit, Label};
 
 /// The licence-plate detector.
@@ -81,7 +82,7 @@ impl Plates {
             {
                 continue;
             }
-            let ctx = context_score(text, m.start(), PLATE_CONTEXT);
+            let ctx = context_score(text, m.start(), &PLATE_CONTEXT);
             if need_context && ctx == 0.0 {
                 continue;
             }
@@ -120,7 +121,7 @@ fn parts(plate: &str) -> Option<(&str, &str, &str)> {
 }
 
 const DISTRICTS: &str = include_str!("data/plate_districts.txt");
-const PLATE_CONTEXT: &[&str] = &[
+static PLATE_CONTEXT: Words = Words::new(&[
     "kennzeichen",
     "auto",
     "fahrzeug",
@@ -131,7 +132,7 @@ const PLATE_CONTEXT: &[&str] = &[
     "kfz",
     "vehicle",
     "transporter",
-];
+]);
 
 #[cfg(test)]
 mod tests {

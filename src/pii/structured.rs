@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use regex::Regex;
 
 use super::checks;
-use super::text::{any_ci, before, compact, isolated, next_char, prev_char};
+use super::text::{Words, before, compact, isolated, next_char, prev_char};
 use super::{Hit, Label};
 
 /// Compiled regexes for the structured identifiers.
@@ -119,7 +119,7 @@ impl Structured {
                 continue;
             }
             if checks::luhn(m.as_str()) && checks::card_issuer_ok(digits) {
-                let ctx = context_score(text, m.start(), CARD_CONTEXT);
+                let ctx = context_score(text, m.start(), &CARD_CONTEXT);
                 out.push(Hit::new(Label::CreditCard, m.start(), m.end(), 0.8 + ctx));
             }
         }
@@ -134,10 +134,10 @@ impl Structured {
             if glued_to_number(text, m.start(), m.end()) || !checks::tax_id(digits) {
                 continue;
             }
-            if any_ci(before(text, m.start(), 40), NEGATIVE_CONTEXT) {
+            if NEGATIVE_CONTEXT.occur_in(before(text, m.start(), 40)) {
                 continue;
             }
-            let ctx = context_score(text, m.start(), TAX_CONTEXT);
+            let ctx = context_score(text, m.start(), &TAX_CONTEXT);
             out.push(Hit::new(Label::DeTaxId, m.start(), m.end(), 0.7 + ctx));
         }
     }
@@ -161,7 +161,7 @@ impl Structured {
                 continue;
             };
             if !glued_to_number(text, m.start(), m.end()) && checks::rvnr(chars) {
-                let ctx = context_score(text, m.start(), RVNR_CONTEXT);
+                let ctx = context_score(text, m.start(), &RVNR_CONTEXT);
                 out.push(Hit::new(
                     Label::DeSocialSecurity,
                     m.start(),
@@ -178,8 +178,8 @@ impl Structured {
             let Some(chars) = compact(m.as_str(), &mut buf) else {
                 continue;
             };
-            if checks::kvnr(chars) && !any_ci(before(text, m.start(), 30), NEGATIVE_CONTEXT) {
-                let ctx = context_score(text, m.start(), KVNR_CONTEXT);
+            if checks::kvnr(chars) && !NEGATIVE_CONTEXT.occur_in(before(text, m.start(), 30)) {
+                let ctx = context_score(text, m.start(), &KVNR_CONTEXT);
                 out.push(Hit::new(
                     Label::DeHealthInsurance,
                     m.start(),
@@ -198,14 +198,14 @@ impl Structured {
             };
             let mixed = chars.iter().any(u8::is_ascii_digit)
                 && chars[1..9].iter().any(u8::is_ascii_alphabetic);
-            if !checks::icao(chars) || any_ci(before(text, m.start(), 30), NEGATIVE_CONTEXT) {
+            if !checks::icao(chars) || NEGATIVE_CONTEXT.occur_in(before(text, m.start(), 30)) {
                 continue;
             }
             let passport = matches!(chars[0], b'C' | b'F' | b'G' | b'H' | b'J' | b'K');
             let (label, words) = if passport {
-                (Label::DePassport, PASSPORT_CONTEXT)
+                (Label::DePassport, &PASSPORT_CONTEXT)
             } else {
-                (Label::DeIdCard, ID_CONTEXT)
+                (Label::DeIdCard, &ID_CONTEXT)
             };
             let ctx = context_score(text, m.start(), words);
             let base = if mixed { 0.6 } else { 0.45 };
@@ -222,7 +222,7 @@ impl Structured {
             if m.as_str().parse::<Ipv4Addr>().is_err() {
                 continue;
             }
-            if any_ci(before(text, m.start(), 25), VERSION_CONTEXT) {
+            if VERSION_CONTEXT.occur_in(before(text, m.start(), 25)) {
                 continue;
             }
             out.push(Hit::new(Label::IpAddress, m.start(), m.end(), 0.9));
@@ -394,17 +394,17 @@ fn continues_number(text: &str, end: usize) -> bool {
 }
 
 /// 0.0–0.3 extra score if a context word is within 40 bytes before `start`.
-pub(crate) fn context_score(text: &str, start: usize, words: &[&str]) -> f32 {
-    if any_ci(before(text, start, 40), words) {
+pub(crate) fn context_score(text: &str, start: usize, words: &Words) -> f32 {
+    if words.occur_in(before(text, start, 40)) {
         0.3
     } else {
         0.0
     }
 }
 
-const CARD_CONTEXT: &[&str] = &["karte", "card", "visa", "mastercard", "amex", "kredit"];
-const TAX_CONTEXT: &[&str] = &["steuer", "tax", "idnr", "identifikationsnummer", "tin"];
-const RVNR_CONTEXT: &[&str] = &[
+static CARD_CONTEXT: Words = Words::new(&["karte", "card", "visa", "mastercard", "amex", "kredit"]);
+static TAX_CONTEXT: Words = Words::new(&["steuer", "tax", "idnr", "identifikationsnummer", "tin"]);
+static RVNR_CONTEXT: Words = Words::new(&[
     "sozialvers",
     "sv-n",
     "rentenvers",
@@ -412,8 +412,8 @@ const RVNR_CONTEXT: &[&str] = &[
     "pension",
     "versicherungsnummer",
     "rvnr",
-];
-const KVNR_CONTEXT: &[&str] = &[
+]);
+static KVNR_CONTEXT: Words = Words::new(&[
     "kv-n",
     "kk-n",
     "versicherten",
@@ -424,14 +424,15 @@ const KVNR_CONTEXT: &[&str] = &[
     "egk",
     "gesundheitskarte",
     "kasse",
-];
-const PASSPORT_CONTEXT: &[&str] = &["pass", "reisepass"];
-const ID_CONTEXT: &[&str] = &[
+]);
+static PASSPORT_CONTEXT: Words = Words::new(&["pass", "reisepass"]);
+static ID_CONTEXT: Words = Words::new(&[
     "ausweis", "id card", "id-card", "identity", "perso", "karte",
-];
-const VERSION_CONTEXT: &[&str] = &["version", "firmware", "update", " v.", "build", "release"];
+]);
+static VERSION_CONTEXT: Words =
+    Words::new(&["version", "firmware", "update", " v.", "build", "release"]);
 /// Words that make a number an order, invoice, ticket or tracking reference.
-pub(crate) const NEGATIVE_CONTEXT: &[&str] = &[
+pub(crate) static NEGATIVE_CONTEXT: Words = Words::new(&[
     "bestell",
     "order",
     "auftrag",
@@ -456,7 +457,7 @@ pub(crate) const NEGATIVE_CONTEXT: &[&str] = &[
     "referenz",
     "reference",
     "mandat",
-];
+]);
 
 #[cfg(test)]
 mod tests;

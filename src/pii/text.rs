@@ -1,4 +1,43 @@
-//! Small allocation-free helpers over UTF-8 text and byte offsets.
+//! Small allocation-free helpers over UTF-8 text and byte offsets, and
+//! [`Words`], the compiled context-word lists.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+
+/// A fixed list of context words (`bestell`, `telefon`, `geboren am` …),
+/// compiled on first use into one small ASCII-case-insensitive automaton:
+/// a context window is read once, not once per word.
+#[derive(Debug)]
+pub(crate) struct Words {
+    list: &'static [&'static str],
+    automaton: OnceLock<Option<AhoCorasick>>,
+}
+
+impl Words {
+    pub(crate) const fn new(list: &'static [&'static str]) -> Self {
+        Self {
+            list,
+            automaton: OnceLock::new(),
+        }
+    }
+
+    /// True if any of the words occurs in `hay` (ASCII case-insensitive).
+    pub(crate) fn occur_in(&self, hay: &str) -> bool {
+        let automaton = self.automaton.get_or_init(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(self.list)
+                .ok()
+        });
+        match automaton {
+            Some(ac) => ac.is_match(hay),
+            // Unreachable for the built-in lists; stay correct regardless.
+            None => any_ci(hay, self.list),
+        }
+    }
+}
 
 /// The character just before byte offset `i`.
 pub(crate) fn prev_char(text: &str, i: usize) -> Option<char> {
@@ -32,11 +71,11 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
 }
 
 /// True if any needle occurs in `hay` (ASCII case-insensitive). Context
-/// windows (up to 64 bytes) are lower-cased once into a stack buffer, so
-/// each needle costs a first-byte scan.
+/// windows and chat-sized texts (up to 512 bytes) are lower-cased once into
+/// a stack buffer, so each needle costs a first-byte scan.
 pub(crate) fn any_ci(hay: &str, needles: &[&str]) -> bool {
     let h = hay.as_bytes();
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; 512];
     let Some(low) = buf.get_mut(..h.len()) else {
         return needles.iter().any(|n| contains_ci(hay, n));
     };
