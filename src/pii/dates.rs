@@ -28,7 +28,9 @@ impl Dates {
 
     /// Appends dates of birth in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+        // A date of birth needs a birth word before it; without one anywhere
+        // in the text the date pattern need not run.
+        if !text.bytes().any(|b| b.is_ascii_digit()) || !BIRTH_CONTEXT.occur_in(text) {
             return;
         }
         for m in self.date.find_iter(text) {

@@ -72,8 +72,11 @@ impl Health {
 
     /// Appends health findings in `text` to `out`.
     pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
-        for m in self.pregnancy.find_iter(text) {
-            out.push(Hit::new(Label::HealthInfo, m.start(), m.end(), 0.9));
+        // Every pregnancy pattern ends in one of these words.
+        if PREGNANCY_WORDS.occur_in(text) {
+            for m in self.pregnancy.find_iter(text) {
+                out.push(Hit::new(Label::HealthInfo, m.start(), m.end(), 0.9));
+            }
         }
         let first = out.len();
         for m in self.ac.find_iter(text) {
@@ -253,6 +256,7 @@ fn word_start(text: &str, at: usize, is_tail: bool) -> Option<usize> {
     Some(start)
 }
 
+static PREGNANCY_WORDS: Words = Words::new(&["ssw", "schwanger", "pregnant"]);
 static HEALTH_CONTEXT: Words = Words::new(&[
     "habe",
     "hab ",

@@ -46,7 +46,7 @@ impl Plates {
         self.scan(text, &self.candidate, false, out);
         // People type plates in lower case too (`bn-x 14`); without vehicle
         // context that shape is too common (`in-b 1511` could be anything).
-        if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        if text.bytes().any(|b| b.is_ascii_lowercase()) && PLATE_CONTEXT.occur_in(text) {
             self.scan(text, &self.lower, true, out);
         }
         // The upper-case pass wins where both matched.

@@ -92,3 +92,10 @@ fn look_alikes_are_not_flagged() {
         assert!(labels_in(text).is_empty(), "{text}: {:?}", found(text));
     }
 }
+
+#[test]
+fn texts_of_one_or_two_characters_are_scanned_safely() {
+    for text in ["0", "1 2", "a1", "-5", "::", "1.2"] {
+        assert!(found(text).is_empty(), "{text}");
+    }
+}
