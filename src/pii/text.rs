@@ -70,34 +70,10 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
-/// True if any needle occurs in `hay` (ASCII case-insensitive). Context
-/// windows and chat-sized texts (up to 512 bytes) are lower-cased once into
-/// a stack buffer, so each needle costs a first-byte scan.
+/// True if any needle occurs in `hay` (ASCII case-insensitive). The
+/// fallback of [`Words`]; hot paths use a compiled [`Words`] list.
 pub(crate) fn any_ci(hay: &str, needles: &[&str]) -> bool {
-    let h = hay.as_bytes();
-    let mut buf = [0u8; 512];
-    let Some(low) = buf.get_mut(..h.len()) else {
-        return needles.iter().any(|n| contains_ci(hay, n));
-    };
-    low.copy_from_slice(h);
-    low.make_ascii_lowercase();
-    let low = &*low;
-    needles.iter().any(|n| {
-        let n = n.as_bytes();
-        let Some((&first, rest)) = n.split_first() else {
-            return true;
-        };
-        let first = first.to_ascii_lowercase();
-        let last_start = low.len().saturating_sub(n.len());
-        n.len() <= low.len()
-            && (0..=last_start).any(|i| {
-                low[i] == first
-                    && low[i + 1..i + n.len()]
-                        .iter()
-                        .zip(rest)
-                        .all(|(a, b)| *a == b.to_ascii_lowercase())
-            })
-    })
+    needles.iter().any(|n| contains_ci(hay, n))
 }
 
 /// Copies the ASCII digits and letters of `raw` into `buf` (upper-cased),

@@ -75,12 +75,7 @@ async fn serve_logs_never_contain_numbers_text_or_tokens() {
     // The customer writes first (opens the service window).
     let now = jiff::Timestamp::now().as_second();
     let inbound = inbound_message("4915198765432", "wamid.CLITEST", "Hallo", now);
-    let status = post_webhook(
-        &format!("http://{addr}/webhook"),
-        inbound.clone(),
-        Some(schleuse::webhook::sign(APP_SECRET, &inbound)),
-    )
-    .await;
+    let status = post_signed_webhook(&format!("http://{addr}/webhook"), &inbound).await;
     assert_eq!(status, StatusCode::OK);
     wait_until_processed(&dir.path().join("data/webhooks.db")).await;
     let body = text_message("+49 151 98765432", "Meine IBAN ist geheim")

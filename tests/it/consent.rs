@@ -100,12 +100,7 @@ async fn double_opt_in_and_metas_131050_failure_are_consent_changes_in_the_audit
         "statuses":[{"id":"wamid.OUTBOUND1","status":"failed","timestamp":jiff::Timestamp::now().as_second().to_string(),
                      "recipient_id":E,"errors":[{"code":131050,"title":"User has stopped marketing"}]}]}}]}]});
     let body = schleuse::webhook::to_ascii_json(&failed).unwrap();
-    let status = post_webhook(
-        &gw.url("/webhook"),
-        body.clone(),
-        Some(schleuse::webhook::sign(APP_SECRET, &body)),
-    )
-    .await;
+    let status = post_signed_webhook(&gw.url("/webhook"), &body).await;
     assert_eq!(status, StatusCode::OK);
     gw.wait_until_processed().await;
     let (status, body) = gw.send(&template(E, "weekly_offers")).await;
@@ -229,9 +224,8 @@ async fn undeliverable_numbers_wait_until_the_person_writes_and_every_event_is_a
     let now = jiff::Timestamp::now().as_second();
     gw.customer_writes_at(A, "Hallo", now - 60).await;
     let body = failed_status(A, "wamid.OUTBOUND2", 131026, now - 30);
-    let signature = schleuse::webhook::sign(APP_SECRET, &body);
     assert_eq!(
-        post_webhook(&gw.url("/webhook"), body, Some(signature)).await,
+        post_signed_webhook(&gw.url("/webhook"), &body).await,
         StatusCode::OK
     );
     gw.wait_until_processed().await;

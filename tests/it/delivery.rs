@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use http::StatusCode;
 use ring::hmac;
-use schleuse::webhook::sign;
 
 use crate::fake_upstream::{Behaviour, FakeUpstream, Recorded};
 use crate::harness::*;
@@ -48,12 +47,7 @@ async fn inbound_text_is_delivered_pseudonymised_and_re_signed() {
     let wamid = "wamid.HBgNNDkxNTE5OTk5OTAwMRUCABIYFDNFQjBGRkZGMDAwMDAwMDAwMDAxAA==";
     let body = inbound_text(wamid);
     assert_eq!(
-        post_webhook(
-            &gw.url("/webhook"),
-            body.clone(),
-            Some(sign(APP_SECRET, &body))
-        )
-        .await,
+        post_signed_webhook(&gw.url("/webhook"), &body).await,
         StatusCode::OK
     );
 
@@ -102,12 +96,7 @@ async fn a_replayed_webhook_is_delivered_once() {
     let body = inbound_text("wamid.REPLAYED");
     for _ in 0..3 {
         assert_eq!(
-            post_webhook(
-                &gw.url("/webhook"),
-                body.clone(),
-                Some(sign(APP_SECRET, &body))
-            )
-            .await,
+            post_signed_webhook(&gw.url("/webhook"), &body).await,
             StatusCode::OK
         );
     }
@@ -124,12 +113,7 @@ async fn an_internal_system_that_answers_500_for_a_while_gets_everything_in_orde
     for n in 0..3 {
         let body = inbound_text(&format!("wamid.ORDER{n}"));
         assert_eq!(
-            post_webhook(
-                &gw.url("/webhook"),
-                body.clone(),
-                Some(sign(APP_SECRET, &body))
-            )
-            .await,
+            post_signed_webhook(&gw.url("/webhook"), &body).await,
             StatusCode::OK
         );
     }
@@ -171,12 +155,7 @@ async fn inbound_text_goes_through_the_inbound_pii_rules() {
         "Meine IBAN: DE89 3704 0044 0532 0130 00, mein Bruder ist unter +49 171 2345678 erreichbar.",
     );
     assert_eq!(
-        post_webhook(
-            &gw.url("/webhook"),
-            body.clone(),
-            Some(sign(APP_SECRET, &body))
-        )
-        .await,
+        post_signed_webhook(&gw.url("/webhook"), &body).await,
         StatusCode::OK
     );
     let got = wait_for(&crm, 1).await;

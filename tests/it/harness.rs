@@ -165,12 +165,7 @@ impl TestGateway {
             NEXT_WAMID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let body = inbound_message(wa_id, &wamid, text, unix);
-        let status = post_webhook(
-            &self.url("/webhook"),
-            body.clone(),
-            Some(schleuse::webhook::sign(APP_SECRET, &body)),
-        )
-        .await;
+        let status = post_signed_webhook(&self.url("/webhook"), &body).await;
         assert_eq!(status, StatusCode::OK, "inbound webhook accepted");
         self.wait_until_processed().await;
     }
@@ -373,6 +368,13 @@ pub async fn post_webhook(url: &str, body: Vec<u8>, signature: Option<String>) -
     request(req.body(Full::new(Bytes::from(body))).expect("request"))
         .await
         .0
+}
+
+/// POSTs `body` to the webhook endpoint `url`, signed with [`APP_SECRET`]
+/// as Meta would sign it.
+pub async fn post_signed_webhook(url: &str, body: &[u8]) -> StatusCode {
+    let signature = schleuse::webhook::sign(APP_SECRET, body);
+    post_webhook(url, body.to_vec(), Some(signature)).await
 }
 
 pub fn text_message(to: &str, body: &str) -> Value {

@@ -3,7 +3,6 @@
 //! reaches the internal system (searched in the exact delivered bytes).
 
 use http::StatusCode;
-use schleuse::webhook::sign;
 use serde_json::{Value, json};
 
 use crate::delivery::{gateway_delivering_to, wait_for};
@@ -131,12 +130,7 @@ async fn no_identifier_of_any_payload_shape_reaches_a_pseudonym_client() {
     let crm = FakeUpstream::start(Behaviour::Fail(StatusCode::OK, "{}"), None).await;
     let gw = gateway_delivering_to(&crm).await;
     let body = all_shapes(jiff::Timestamp::now().as_second());
-    let status = post_webhook(
-        &gw.url("/webhook"),
-        body.clone(),
-        Some(sign(APP_SECRET, &body)),
-    )
-    .await;
+    let status = post_signed_webhook(&gw.url("/webhook"), &body).await;
     assert_eq!(status, StatusCode::OK);
 
     let got = wait_for(&crm, 1).await;

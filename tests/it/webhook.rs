@@ -53,12 +53,7 @@ async fn handshake_echoes_the_challenge_and_refuses_a_wrong_token() {
 async fn signed_batch_is_stored_exactly_before_the_200() {
     let gw = TestGateway::spawn().await;
     let body = inbound_text("wamid.HBgNNDkxNTE5OTk5OTAwMRUCABIYFDNFQjBGRkZGMDAwMDAwMDAwMDAxAA==");
-    let status = post_webhook(
-        &gw.url("/webhook"),
-        body.clone(),
-        Some(sign(APP_SECRET, &body)),
-    )
-    .await;
+    let status = post_signed_webhook(&gw.url("/webhook"), &body).await;
     assert_eq!(status, StatusCode::OK);
     let db = gw.audit_db().with_file_name("webhooks.db");
     let stored = read_batches(&db, &PSEUDONYM_KEY, 0).unwrap();
@@ -150,12 +145,7 @@ async fn a_batch_acknowledged_just_before_sigkill_is_delivered_after_restart() {
         .unwrap()
         .to_owned();
     let body = inbound_text("wamid.KILLTEST");
-    let status = post_webhook(
-        &format!("http://{addr}/webhook"),
-        body.clone(),
-        Some(sign(APP_SECRET, &body)),
-    )
-    .await;
+    let status = post_signed_webhook(&format!("http://{addr}/webhook"), &body).await;
     assert_eq!(status, StatusCode::OK);
     child.kill().unwrap();
     child.wait().unwrap();
