@@ -79,6 +79,10 @@ fn allocation_check(engine: &Engine, texts: &[String]) {
         CLEAN.len(),
         some_allocs as f64 / some.max(1) as f64
     );
+    assert_eq!(
+        none_alloc, 0,
+        "detect allocated on corpus texts without findings"
+    );
 }
 
 /// Runs the detectors over every text; the finding count keeps the work
