@@ -161,17 +161,26 @@ impl Engine {
     /// never overlap. Does not allocate when nothing is found.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         let mut hits = Vec::new();
+        let [birth_word, pregnancy_word, vehicle_word] = GATES.occur_in(text);
         self.structured.detect(text, &mut hits);
         self.phones.detect(text, &mut hits);
-        self.dates.detect(text, &mut hits);
+        self.dates.detect(text, birth_word, &mut hits);
         self.places.detect(text, &mut hits);
-        self.plates.detect(text, &mut hits);
-        self.health.detect(text, &mut hits);
+        self.plates.detect(text, vehicle_word, &mut hits);
+        self.health.detect(text, pregnancy_word, &mut hits);
         self.person.detect(text, &mut hits);
         hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);
         to_findings(text, resolve(hits))
     }
 }
+
+/// Word lists that gate whole detectors (no birth word, no date-of-birth
+/// scan …), read in one pass per text.
+static GATES: text::WordSets<3> = text::WordSets::new([
+    &dates::BIRTH_CONTEXT,
+    &health::PREGNANCY_WORDS,
+    &plate::PLATE_CONTEXT,
+]);
 
 /// Keeps a non-overlapping subset: longest first, then highest score, then
 /// most specific label, then earliest.

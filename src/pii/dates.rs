@@ -26,11 +26,12 @@ impl Dates {
         })
     }
 
-    /// Appends dates of birth in `text` to `out`.
-    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+    /// Appends dates of birth in `text` to `out`; `birth_word` tells
+    /// whether a [`BIRTH_CONTEXT`] word occurs anywhere in `text`.
+    pub(crate) fn detect(&self, text: &str, birth_word: bool, out: &mut Vec<Hit>) {
         // A date of birth needs a birth word before it; without one anywhere
         // in the text the date pattern need not run.
-        if !text.bytes().any(|b| b.is_ascii_digit()) || !BIRTH_CONTEXT.occur_in(text) {
+        if !birth_word || !text.bytes().any(|b| b.is_ascii_digit()) {
             return;
         }
         for m in self.date.find_iter(text) {
@@ -79,7 +80,7 @@ fn plausible(date: &str) -> bool {
     true
 }
 
-static BIRTH_CONTEXT: Words = Words::new(&[
+pub(crate) static BIRTH_CONTEXT: Words = Words::new(&[
     "geb.", "geb ", "geb:", "geboren", "geburt", "dob", "born", "birth", "*",
 ]);
 
@@ -89,7 +90,9 @@ mod tests {
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        Dates::new().map(|d| d.detect(text, &mut out)).ok();
+        Dates::new()
+            .map(|d| d.detect(text, BIRTH_CONTEXT.occur_in(text), &mut out))
+            .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }
 

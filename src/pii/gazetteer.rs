@@ -2,7 +2,7 @@
 //! whole words with ASCII case folding (plus lower-cased variants of entries
 //! that start with an umlaut, which ASCII folding does not cover).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use super::text::isolated;
 
@@ -10,6 +10,8 @@ use super::text::isolated;
 #[derive(Debug)]
 pub(crate) struct Gazetteer {
     ac: AhoCorasick,
+    /// The longest pattern, in bytes.
+    max_len: usize,
 }
 
 // === impl Gazetteer ===
@@ -32,9 +34,9 @@ impl Gazetteer {
             // A full DFA: one table lookup per byte (the NFA default for
             // large pattern sets is several times slower on chat text).
             .kind(Some(AhoCorasickKind::DFA))
-            .start_kind(StartKind::Both)
             .build(&patterns)?;
-        Ok(Self { ac })
+        let max_len = patterns.iter().map(String::len).max().unwrap_or(0);
+        Ok(Self { ac, max_len })
     }
 
     /// Whole-word matches as byte ranges.
@@ -49,10 +51,16 @@ impl Gazetteer {
     }
 
     /// The longest entry that matches exactly at byte `at` as whole words.
+    ///
+    /// Leftmost-longest: if any entry starts at `at`, the leftmost match in
+    /// a window of the longest entry's length starts there and is the
+    /// longest one. (An unanchored search only: an automaton that also
+    /// supports anchored searches is twice the size.)
     pub(crate) fn match_at(&self, text: &str, at: usize) -> Option<usize> {
-        let hay = text.get(at..)?;
-        let input = aho_corasick::Input::new(hay).anchored(aho_corasick::Anchored::Yes);
-        let m = self.ac.try_find(input).ok()??;
+        let window = text
+            .as_bytes()
+            .get(at..(at + self.max_len).min(text.len()))?;
+        let m = self.ac.find(window).filter(|m| m.start() == 0)?;
         isolated(text, at, at + m.end()).then_some(at + m.end())
     }
 }

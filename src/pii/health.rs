@@ -70,10 +70,11 @@ impl Health {
         })
     }
 
-    /// Appends health findings in `text` to `out`.
-    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+    /// Appends health findings in `text` to `out`; `pregnancy_word` tells
+    /// whether a [`PREGNANCY_WORDS`] word occurs anywhere in `text`.
+    pub(crate) fn detect(&self, text: &str, pregnancy_word: bool, out: &mut Vec<Hit>) {
         // Every pregnancy pattern ends in one of these words.
-        if PREGNANCY_WORDS.occur_in(text) {
+        if pregnancy_word {
             for m in self.pregnancy.find_iter(text) {
                 out.push(Hit::new(Label::HealthInfo, m.start(), m.end(), 0.9));
             }
@@ -256,7 +257,7 @@ fn word_start(text: &str, at: usize, is_tail: bool) -> Option<usize> {
     Some(start)
 }
 
-static PREGNANCY_WORDS: Words = Words::new(&["ssw", "schwanger", "pregnant"]);
+pub(crate) static PREGNANCY_WORDS: Words = Words::new(&["ssw", "schwanger", "pregnant"]);
 static HEALTH_CONTEXT: Words = Words::new(&[
     "habe",
     "hab ",
@@ -290,7 +291,9 @@ mod tests {
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        Health::new().map(|h| h.detect(text, &mut out)).ok();
+        Health::new()
+            .map(|h| h.detect(text, PREGNANCY_WORDS.occur_in(text), &mut out))
+            .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }
 

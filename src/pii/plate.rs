@@ -37,8 +37,9 @@ impl Plates {
         })
     }
 
-    /// Appends plates in `text` to `out`.
-    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+    /// Appends plates in `text` to `out`; `vehicle_word` tells whether a
+    /// [`PLATE_CONTEXT`] word occurs anywhere in `text`.
+    pub(crate) fn detect(&self, text: &str, vehicle_word: bool, out: &mut Vec<Hit>) {
         if !text.bytes().any(|b| b.is_ascii_digit()) {
             return;
         }
@@ -46,7 +47,7 @@ impl Plates {
         self.scan(text, &self.candidate, false, out);
         // People type plates in lower case too (`bn-x 14`); without vehicle
         // context that shape is too common (`in-b 1511` could be anything).
-        if text.bytes().any(|b| b.is_ascii_lowercase()) && PLATE_CONTEXT.occur_in(text) {
+        if vehicle_word && text.bytes().any(|b| b.is_ascii_lowercase()) {
             self.scan(text, &self.lower, true, out);
         }
         // The upper-case pass wins where both matched.
@@ -121,7 +122,7 @@ fn parts(plate: &str) -> Option<(&str, &str, &str)> {
 }
 
 const DISTRICTS: &str = include_str!("data/plate_districts.txt");
-static PLATE_CONTEXT: Words = Words::new(&[
+pub(crate) static PLATE_CONTEXT: Words = Words::new(&[
     "kennzeichen",
     "auto",
     "fahrzeug",
@@ -140,7 +141,9 @@ mod tests {
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        Plates::new().map(|p| p.detect(text, &mut out)).ok();
+        Plates::new()
+            .map(|p| p.detect(text, PLATE_CONTEXT.occur_in(text), &mut out))
+            .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }
 

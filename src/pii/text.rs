@@ -39,6 +39,62 @@ impl Words {
     }
 }
 
+/// Several [`Words`] lists read in one pass: which of them occur in a text.
+/// For lists that gate a whole detector, so a text is scanned once for all
+/// of them instead of once per list.
+#[derive(Debug)]
+pub(crate) struct WordSets<const N: usize> {
+    sets: [&'static Words; N],
+    /// The automaton over every list's words, and per word its list.
+    automaton: OnceLock<Option<(AhoCorasick, Vec<usize>)>>,
+}
+
+impl<const N: usize> WordSets<N> {
+    pub(crate) const fn new(sets: [&'static Words; N]) -> Self {
+        Self {
+            sets,
+            automaton: OnceLock::new(),
+        }
+    }
+
+    /// For each list, whether any of its words occurs in `hay` (the same
+    /// answer as each list's [`Words::occur_in`]).
+    pub(crate) fn occur_in(&self, hay: &str) -> [bool; N] {
+        let mut found = [false; N];
+        let Some((ac, set_of)) = self.automaton.get_or_init(|| self.build()) else {
+            // Unreachable for the built-in lists; stay correct regardless.
+            return self.sets.map(|s| s.occur_in(hay));
+        };
+        for m in ac.find_overlapping_iter(hay) {
+            if let Some(f) = set_of
+                .get(m.pattern().as_usize())
+                .and_then(|&i| found.get_mut(i))
+            {
+                *f = true;
+            }
+            if found.iter().all(|&f| f) {
+                break;
+            }
+        }
+        found
+    }
+
+    fn build(&self) -> Option<(AhoCorasick, Vec<usize>)> {
+        let (words, set_of): (Vec<&str>, Vec<usize>) = self
+            .sets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.list.iter().map(move |w| (*w, i)))
+            .unzip();
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(words)
+            .ok()?;
+        Some((ac, set_of))
+    }
+}
+
 /// The character just before byte offset `i`.
 pub(crate) fn prev_char(text: &str, i: usize) -> Option<char> {
     text.get(..i)?.chars().next_back()
@@ -157,6 +213,28 @@ mod tests {
         let long = format!("{}Tracking", "x".repeat(80));
         assert!(any_ci(&long, &["tracking"]));
         assert!(!any_ci(&long, &["sendung"]));
+    }
+
+    #[test]
+    fn word_sets_answer_like_each_list() {
+        static A: Words = Words::new(&["geboren", "geb."]);
+        static B: Words = Words::new(&["ssw", "schwanger"]);
+        static C: Words = Words::new(&["auto", "kfz"]);
+        static ALL: WordSets<3> = WordSets::new([&A, &B, &C]);
+        for hay in [
+            "",
+            "Geb. am 3.4.",
+            "in der 12. SSW, Auto",
+            "kfz",
+            "nichts hier",
+            "Schwangerschaft",
+        ] {
+            assert_eq!(
+                ALL.occur_in(hay),
+                [&A, &B, &C].map(|w| w.occur_in(hay)),
+                "{hay}"
+            );
+        }
     }
 
     #[test]
