@@ -16,7 +16,7 @@ use super::{Hit, Label};
 pub(crate) struct Persons {
     /// Every word any list knows (lower case), with its role bits: one
     /// lookup per word answers all gazetteer and slot questions.
-    words: HashMap<&'static str, u16, FastHash>,
+    words: HashMap<&'static [u8], u16, FastHash>,
 }
 
 const FIRST: u16 = 1;
@@ -66,10 +66,10 @@ type Prev = Option<(usize, usize, u16)>;
 
 impl Persons {
     pub(crate) fn new() -> Self {
-        let mut words: HashMap<&'static str, u16, FastHash> = HashMap::default();
+        let mut words: HashMap<&'static [u8], u16, FastHash> = HashMap::default();
         let mut add = |list: &mut dyn Iterator<Item = &'static str>, bit: u16| {
             for w in list {
-                *words.entry(w).or_insert(0) |= bit;
+                *words.entry(w.as_bytes()).or_insert(0) |= bit;
             }
         };
         let file = |data: &'static str| lines(data).flat_map(str::split_whitespace);
@@ -191,7 +191,7 @@ impl Persons {
     fn word(&self, text: &str, start: usize, end: usize) -> Word {
         let raw = &text[start..end];
         let mut buf = [0u8; 64];
-        let low = lower_fast(raw, &mut buf).unwrap_or("");
+        let low = lower_fast(raw, &mut buf).unwrap_or(b"");
         let capital = match raw.as_bytes().first() {
             Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
             _ => raw.starts_with(char::is_uppercase),
@@ -236,19 +236,19 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
     let pair_intro = f0 & PAIR2 != 0 && {
         let mut b0 = [0u8; 64];
         let mut b1 = [0u8; 64];
-        let w0 = lower_fast(&text[p0s..p0e], &mut b0).unwrap_or("");
+        let w0 = lower_fast(&text[p0s..p0e], &mut b0).unwrap_or(b"");
         let w1 = prev[1]
             .and_then(|(a, b, _)| lower_fast(&text[a..b], &mut b1))
-            .unwrap_or("");
+            .unwrap_or(b"");
         matches!(
             (w1, w0),
-            ("name", "ist")
-                | ("name", "is")
-                | ("hier", "ist")
-                | ("this", "is")
-                | ("i", "am")
-                | ("ich", "heiße")
-                | ("ich", "heisse")
+            (b"name", b"ist")
+                | (b"name", b"is")
+                | (b"hier", b"ist")
+                | (b"this", b"is")
+                | (b"i", b"am")
+                | (b"ich", b"hei\xc3\x9fe") // heiße
+                | (b"ich", b"heisse")
         )
     };
     if pair_intro || f0 & (GREET | FIELD_W) != 0 {

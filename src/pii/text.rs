@@ -155,15 +155,16 @@ pub(crate) fn lower<'a>(word: &str, buf: &'a mut [u8; 64]) -> Option<&'a str> {
     std::str::from_utf8(buf.get(..n)?).ok()
 }
 
-/// Like [`lower`], with a fast path for ASCII words.
-pub(crate) fn lower_fast<'a>(word: &str, buf: &'a mut [u8; 64]) -> Option<&'a str> {
+/// Like [`lower`], with a fast path for ASCII words; the lower-cased bytes
+/// (word tables are keyed by bytes, so no UTF-8 check is needed).
+pub(crate) fn lower_fast<'a>(word: &str, buf: &'a mut [u8; 64]) -> Option<&'a [u8]> {
     if !word.is_ascii() {
-        return lower(word, buf);
+        return lower(word, buf).map(str::as_bytes);
     }
     let dst = buf.get_mut(..word.len())?;
     dst.copy_from_slice(word.as_bytes());
     dst.make_ascii_lowercase();
-    std::str::from_utf8(dst).ok()
+    Some(dst)
 }
 
 /// A small, fast (FxHash-style) hasher for the built-in word tables. The
