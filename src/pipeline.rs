@@ -7,9 +7,10 @@
 //! * identify: which internal client, may it use this number (`ingress::auth`)
 //! * classify: parse into a typed, normalised request (`message`)
 //! * decide: policy rules; forwarding needs the returned `Permit` (`policy`)
-//! * redact: find and transform personal data (`pii`, issue 4)
-//! * audit: record the decision durably before anything leaves (`audit`);
-//!   refusals are recorded too, and the upstream's answer after the send
+//! * redact: find and transform personal data (`pii`; here in `redact`)
+//! * audit: record the decision durably before anything leaves (`audit`;
+//!   here in `audit`); refusals are recorded too, and the upstream's answer
+//!   after the send
 //! * forward: substitute Meta's token and send once (`egress`)
 //! * inspect: pass the answer through or map upstream failures (`egress`)
 
@@ -23,7 +24,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::audit::{AuditLog, Decision, Direction, Kind, Record};
+use crate::audit::AuditLog;
 use crate::config::{ClientConfig, IdentityMode};
 use crate::consent::{
     ContentDigest, InFlight, Ledger, Reservation, SendFact, SendRecorder, SharedLedger, StateQuery,
@@ -36,10 +37,13 @@ use crate::error::{ApiError, ErrorSource};
 use crate::ingress::{BodyLimits, Clients, PeerInfo, SendRoute, parse_send_path, read_json_body};
 use crate::message::{Recipient, SendRequest};
 use crate::observability::Metrics;
-use crate::pii::{ActionCount, Engine, Operator, PiiKeys, transform};
+use crate::pii::{Engine, PiiKeys};
 use crate::policy::{Clock, Permit, Policy, PolicyCell, content_digest};
 use crate::pseudonym::{PseudonymKey, SubjectId, Vault};
 use crate::webhook::{Pseudonymiser, WebhookEndpoint};
+
+mod audit;
+mod redact;
 
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
@@ -94,38 +98,6 @@ pub struct GatewayParts {
     pub sends: SendRecorder,
     /// The time source of decisions.
     pub clock: Arc<dyn Clock>,
-}
-
-/// What the redact phase did: counts per label and operator, never values.
-#[derive(Debug, Default)]
-struct Redaction {
-    actions: Vec<ActionCount>,
-    changed: bool,
-}
-
-impl Redaction {
-    fn add(&mut self, actions: &[ActionCount]) {
-        for a in actions {
-            match self
-                .actions
-                .iter_mut()
-                .find(|x| x.label == a.label && x.operator == a.operator)
-            {
-                Some(x) => x.count += a.count,
-                None => self.actions.push(*a),
-            }
-        }
-    }
-}
-
-fn with_pii(record: Record, actions: &[ActionCount]) -> Record {
-    actions.iter().fold(record, |r, a| {
-        r.with_pii(
-            a.label.as_str(),
-            a.operator.to_string(),
-            u32::try_from(a.count).unwrap_or(u32::MAX),
-        )
-    })
 }
 
 /// Who asked, under which policy snapshot, with which trace id.
@@ -372,141 +344,6 @@ impl Gateway {
         }
     }
 
-    /// redact: every text site through the PII engine under the outbound
-    /// rules. Returns what was done (counts only), or the refusal when a
-    /// category the policy blocks was found.
-    fn redact(
-        &self,
-        request: &mut SendRequest,
-        policy: &Policy,
-    ) -> Result<Redaction, (ApiError, Vec<ActionCount>)> {
-        let mut redaction = Redaction::default();
-        let mut blocked = None;
-        request.for_each_text_mut(&mut |_site, text| {
-            if blocked.is_some() {
-                return;
-            }
-            let findings = self.pii.detect(text);
-            if findings.is_empty() {
-                return;
-            }
-            match transform(text, &findings, policy.pii_outbound(), &self.pii_keys) {
-                Ok(done) => {
-                    redaction.changed |= done.text != *text;
-                    *text = done.text;
-                    redaction.add(&done.actions);
-                }
-                Err(b) => blocked = Some(b.label),
-            }
-        });
-        match blocked {
-            None => Ok(redaction),
-            Some(label) => {
-                let error = ApiError::forbidden(
-                    "pii.blocked",
-                    format!(
-                        "the message contains {label} data, which the policy does not allow to be sent over WhatsApp"
-                    ),
-                );
-                Err((
-                    error,
-                    vec![ActionCount {
-                        label,
-                        operator: Operator::Block,
-                        count: 1,
-                    }],
-                ))
-            }
-        }
-    }
-
-    /// audit: the allow decision is durably recorded before anything leaves;
-    /// returns the exact bytes that were recorded and will be forwarded.
-    async fn record_permit(
-        &self,
-        ctx: &DecisionContext<'_>,
-        subject: Option<SubjectId>,
-        request: &SendRequest,
-        permit: &Permit,
-        redaction: &Redaction,
-    ) -> Result<Bytes, ApiError> {
-        let trace_id = ctx.trace_id;
-        let wire = request.to_wire_bytes().map_err(|_| {
-            ApiError::internal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "egress.serialise",
-                "the request could not be serialised",
-            )
-        })?;
-        let decision = if redaction.changed {
-            Decision::Modify
-        } else {
-            Decision::Allow
-        };
-        let record = with_pii(self.decision_record(ctx, subject), &redaction.actions)
-            .with_decision(decision)
-            .with_rule_ids(permit.audit_rule_ids())
-            .with_content(&self.pseudonyms, &wire);
-        self.audit.append(record).await.map_err(|e| {
-            tracing::error!(trace_id, error = %e, "audit append failed; request not forwarded");
-            audit_unavailable()
-        })?;
-        Ok(Bytes::from(wire))
-    }
-
-    /// A refusal is recorded too; if that fails the refusal still stands.
-    async fn record_denial(
-        &self,
-        ctx: &DecisionContext<'_>,
-        subject: Option<SubjectId>,
-        error: &ApiError,
-        pii: &[ActionCount],
-    ) {
-        let trace_id = ctx.trace_id;
-        let record = with_pii(self.decision_record(ctx, subject), pii)
-            .with_decision(Decision::Deny)
-            .with_rule_ids([error.rule]);
-        if let Err(e) = self.audit.append(record).await {
-            tracing::error!(trace_id, error = %e, "audit append of a denial failed");
-        }
-    }
-
-    /// inspect: what the upstream answered, with the wamid pseudonymised.
-    async fn record_upstream_result(
-        &self,
-        client: &ClientConfig,
-        subject: Option<SubjectId>,
-        result: &Result<UpstreamResponse, ApiError>,
-        trace_id: &str,
-    ) {
-        let (status, wamid, rule) = match result {
-            Ok(r) => (r.status.as_u16(), first_wamid(&r.body), None),
-            Err(e) => (e.status.as_u16(), None, Some(e.rule)),
-        };
-        let mut record = Record::new(Kind::UpstreamResult, actor(client))
-            .with_direction(Direction::Outbound)
-            .with_correlation_id(trace_id)
-            .with_rule_ids(rule)
-            .with_upstream(&self.pseudonyms, Some(status), wamid.as_deref());
-        if let Some(s) = subject {
-            record = record.with_subject(s);
-        }
-        if let Err(e) = self.audit.append(record).await {
-            tracing::error!(trace_id, error = %e, "audit append of an upstream result failed");
-        }
-    }
-
-    fn decision_record(&self, ctx: &DecisionContext<'_>, subject: Option<SubjectId>) -> Record {
-        let record = Record::new(Kind::MessageDecision, actor(ctx.client))
-            .with_direction(Direction::Outbound)
-            .with_policy(&ctx.policy.sha256, &ctx.policy.version)
-            .with_correlation_id(ctx.trace_id);
-        match subject {
-            Some(s) => record.with_subject(s),
-            None => record,
-        }
-    }
-
     /// What a client in pseudonym mode sees of Meta's answer: the same
     /// pseudonyms its webhooks carry (`wamid.ps_…`, `pn_…`), so it can
     /// correlate statuses without ever holding a number or a real wamid.
@@ -575,16 +412,6 @@ impl Gateway {
     }
 }
 
-fn actor(client: &ClientConfig) -> String {
-    format!("client:{}", client.name)
-}
-
-/// The first `messages[].id` of a Cloud API success answer.
-fn first_wamid(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v.pointer("/messages/0/id")?.as_str().map(str::to_owned)
-}
-
 /// Whether a forward's outcome counts for the pair, frequency and mass
 /// rules: accepted by Meta, or unknown (a timeout may still have been
 /// delivered — counting it errs toward refusing the next one).
@@ -602,17 +429,6 @@ fn ledger_unavailable() -> ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "consent.ledger_unavailable",
             "the consent ledger could not be read, so nothing was sent; retry later",
-        )
-    }
-}
-
-fn audit_unavailable() -> ApiError {
-    ApiError {
-        code: 131016,
-        ..ApiError::internal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit.unavailable",
-            "the audit log could not record this decision, so nothing was sent; retry later",
         )
     }
 }
