@@ -176,7 +176,7 @@ impl DialPlans {
     /// trunk zero `(0)` is skipped.
     pub(super) fn valid(&self, raw: &str) -> Option<bool> {
         // Every answer below assumes the parser's German stripping rules.
-        self.germany.as_ref()?;
+        let germany = self.germany.as_ref()?;
         let (head, tail) = match raw.find("(0)") {
             Some(i) => (&raw[..i], &raw[i + 3..]),
             None => (raw, ""),
@@ -197,7 +197,7 @@ impl DialPlans {
             self.valid_in(code, nsn)
         } else {
             let nsn = digits.strip_prefix('0')?;
-            Some(self.germany.as_ref()?.has_type(national(nsn)?))
+            Some(germany.has_type(national(nsn)?))
         }
     }
 
