@@ -22,6 +22,7 @@ mod dates;
 mod gazetteer;
 mod health;
 mod label;
+mod mentions;
 mod person;
 mod phone;
 mod places;
@@ -162,13 +163,15 @@ impl Engine {
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         let mut hits = Vec::new();
         let [birth_word, pregnancy_word, vehicle_word] = GATES.occur_in(text);
+        // First: its word pass also tells whether towns or health terms can occur.
+        let mentions = self.person.detect(text, &mut hits);
         self.structured.detect(text, &mut hits);
         self.phones.detect(text, &mut hits);
         self.dates.detect(text, birth_word, &mut hits);
-        self.places.detect(text, &mut hits);
+        self.places.detect(text, mentions.town, &mut hits);
         self.plates.detect(text, vehicle_word, &mut hits);
-        self.health.detect(text, pregnancy_word, &mut hits);
-        self.person.detect(text, &mut hits);
+        self.health
+            .detect(text, pregnancy_word, mentions.health, &mut hits);
         hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);
         to_findings(text, resolve(hits))
     }

@@ -38,17 +38,10 @@ impl Health {
         let mut patterns = Vec::new();
         let mut tail = Vec::new();
         let mut glued_only = Vec::new();
-        for l in lines(include_str!("data/health.txt")) {
-            let (is_tail, glued, term) = if let Some(t) = l.strip_prefix('~') {
-                (true, true, t)
-            } else if let Some(t) = l.strip_prefix('-') {
-                (true, false, t)
-            } else {
-                (false, false, l)
-            };
-            patterns.push(term.to_owned());
-            tail.push(is_tail);
-            glued_only.push(glued);
+        for (term, kind) in terms() {
+            patterns.push(term);
+            tail.push(kind != TermKind::Whole);
+            glued_only.push(kind == TermKind::GluedTail);
         }
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -71,14 +64,29 @@ impl Health {
     }
 
     /// Appends health findings in `text` to `out`; `pregnancy_word` tells
-    /// whether a [`PREGNANCY_WORDS`] word occurs anywhere in `text`.
-    pub(crate) fn detect(&self, text: &str, pregnancy_word: bool, out: &mut Vec<Hit>) {
+    /// whether a [`PREGNANCY_WORDS`] word occurs anywhere in `text`, and
+    /// `term_word` whether some word could be part of a lexicon term (see
+    /// [`super::mentions`]); without one, the lexicon automaton is skipped.
+    pub(crate) fn detect(
+        &self,
+        text: &str,
+        pregnancy_word: bool,
+        term_word: bool,
+        out: &mut Vec<Hit>,
+    ) {
         // Every pregnancy pattern ends in one of these words.
         if pregnancy_word {
             for m in self.pregnancy.find_iter(text) {
                 out.push(Hit::new(Label::HealthInfo, m.start(), m.end(), 0.9));
             }
         }
+        if term_word {
+            self.terms(text, out);
+        }
+    }
+
+    /// Lexicon terms, with their dose, severity, allergen and body site.
+    fn terms(&self, text: &str, out: &mut Vec<Hit>) {
         let first = out.len();
         for m in self.ac.find_iter(text) {
             let pattern = m.pattern().as_usize();
@@ -101,6 +109,30 @@ impl Health {
         }
         join_enumerations(text, &mut out[first..]);
     }
+}
+
+/// How a lexicon entry matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TermKind {
+    /// A whole word or phrase.
+    Whole,
+    /// A compound tail (`-allergie`): also at the end of a longer word.
+    Tail,
+    /// A tail that counts only inside a compound (`~störung`).
+    GluedTail,
+}
+
+/// The lexicon: each term (as written, marks stripped) and how it matches.
+pub(crate) fn terms() -> impl Iterator<Item = (&'static str, TermKind)> {
+    lines(include_str!("data/health.txt")).map(|l| {
+        if let Some(t) = l.strip_prefix('~') {
+            (t, TermKind::GluedTail)
+        } else if let Some(t) = l.strip_prefix('-') {
+            (t, TermKind::Tail)
+        } else {
+            (l, TermKind::Whole)
+        }
+    })
 }
 
 /// `disability insurance`, `Krankenversicherung`-like products.
@@ -292,7 +324,7 @@ mod tests {
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         Health::new()
-            .map(|h| h.detect(text, PREGNANCY_WORDS.occur_in(text), &mut out))
+            .map(|h| h.detect(text, PREGNANCY_WORDS.occur_in(text), true, &mut out))
             .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }

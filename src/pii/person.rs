@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use super::gazetteer::lines;
+use super::mentions::{self, Mentions, Tails};
 use super::text::{FastHash, lower_fast};
 use super::{Hit, Label};
 
@@ -15,8 +16,13 @@ use super::{Hit, Label};
 #[derive(Debug)]
 pub(crate) struct Persons {
     /// Every word any list knows (lower case), with its role bits: one
-    /// lookup per word answers all gazetteer and slot questions.
-    words: HashMap<&'static [u8], u16, FastHash>,
+    /// lookup per word answers all gazetteer and slot questions, and
+    /// whether the word can start a town or health term ([`mentions`]).
+    words: HashMap<Box<[u8]>, u16, FastHash>,
+    /// Compound tails of the health lexicon, for [`Mentions`].
+    tails: Tails,
+    /// What [`Mentions`] must always answer "yes" to.
+    always: Mentions,
 }
 
 const FIRST: u16 = 1;
@@ -66,10 +72,10 @@ type Prev = Option<(usize, usize, u16)>;
 
 impl Persons {
     pub(crate) fn new() -> Self {
-        let mut words: HashMap<&'static [u8], u16, FastHash> = HashMap::default();
-        let mut add = |list: &mut dyn Iterator<Item = &'static str>, bit: u16| {
+        let mut words: HashMap<Box<[u8]>, u16, FastHash> = HashMap::default();
+        let mut add = |list: &mut dyn Iterator<Item = &str>, bit: u16| {
             for w in list {
-                *words.entry(w.as_bytes()).or_insert(0) |= bit;
+                *words.entry(w.as_bytes().into()).or_insert(0) |= bit;
             }
         };
         let file = |data: &'static str| lines(data).flat_map(str::split_whitespace);
@@ -89,16 +95,29 @@ impl Persons {
         ] {
             add(&mut list.iter().copied(), bit);
         }
-        Self { words }
+        let (keys, tails, always) = mentions::table();
+        for (key, bit) in &keys {
+            add(&mut std::iter::once(key.as_str()), *bit);
+        }
+        Self {
+            words,
+            tails,
+            always,
+        }
     }
 
-    /// Appends person names in `text` to `out`.
-    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+    /// Appends person names in `text` to `out`, and tells what else the
+    /// words of `text` can be part of (see [`mentions`]).
+    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) -> Mentions {
+        let mut seen = self.always;
         let mut prev: [Prev; 2] = [None; 2];
         let (mut pos, mut skip_until) = (0, 0);
         while let Some((s, e)) = next_word(text, pos) {
             pos = e;
             let w = self.word(text, s, e);
+            if !seen.complete() {
+                self.note_mentions(&text[s..e], w.flags, &mut seen);
+            }
             if s >= skip_until
                 && let Some((end, score)) = self.name_at(text, w, prev)
             {
@@ -106,6 +125,26 @@ impl Persons {
                 skip_until = end;
             }
             prev = [Some((s, e, w.flags)), prev[0]];
+        }
+        seen
+    }
+
+    /// Notes a word for [`Mentions`]: as a whole if it is one run of
+    /// letters (its `flags` are already looked up), else run by run
+    /// (`Blinddarm-OP`, `Groß-Berlin`).
+    fn note_mentions(&self, word: &str, flags: u16, seen: &mut Mentions) {
+        // `-`, `'` and the lead byte of `’`: the inner characters of a word.
+        if !word.bytes().any(|b| matches!(b, b'-' | b'\'' | 0xE2)) {
+            seen.note(flags, word, &self.tails);
+            return;
+        }
+        for run in word.split(|c: char| !c.is_alphabetic()) {
+            let mut buf = [0u8; 64];
+            let flags = lower_fast(run, &mut buf)
+                .and_then(|low| self.words.get(low))
+                .copied()
+                .unwrap_or(0);
+            seen.note(flags, run, &self.tails);
         }
     }
 

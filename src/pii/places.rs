@@ -39,12 +39,15 @@ impl Places {
                 r"(?i)(?-u:\b)\d{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
             )?,
             uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
-            cities: Gazetteer::from_lines(include_str!("data/cities.txt"))?,
+            cities: Gazetteer::from_lines(CITIES)?,
         })
     }
 
-    /// Appends street, postcode and town findings in `text` to `out`.
-    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+    /// Appends street, postcode and town findings in `text` to `out`;
+    /// `town_word` tells whether some word could start a gazetteer town
+    /// (see [`super::mentions`]): without one, no town can follow a
+    /// residence phrase.
+    pub(crate) fn detect(&self, text: &str, town_word: bool, out: &mut Vec<Hit>) {
         let first = out.len();
         if text.bytes().any(|b| b.is_ascii_digit()) {
             if number_after_word(text) {
@@ -53,7 +56,9 @@ impl Places {
             self.uk_streets(text, out);
             self.zips(text, first, out);
         }
-        self.context_cities(text, out);
+        if town_word {
+            self.context_cities(text, out);
+        }
     }
 
     fn streets(&self, text: &str, out: &mut Vec<Hit>) {
@@ -263,6 +268,9 @@ fn plausible_plz(s: &str) -> bool {
     let lead = &s[..2];
     !matches!(lead, "00" | "05" | "43" | "62")
 }
+
+/// The town gazetteer: one town per line, as written.
+pub(crate) const CITIES: &str = include_str!("data/cities.txt");
 
 /// Street-type endings (`Hauptstraße`, `Lindenweg`, `Karl-Marx-Str.`).
 const STREET_SUFFIXES: &[&str] = &[

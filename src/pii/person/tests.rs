@@ -2,7 +2,7 @@ use super::*;
 
 fn found(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    Persons::new().detect(text, &mut out);
+    let _ = Persons::new().detect(text, &mut out);
     out.iter().map(|h| &text[h.start..h.end]).collect()
 }
 
