@@ -26,6 +26,11 @@ pub(crate) const TOWN: u16 = 1 << 12;
 /// Word-table bit: the first word of a whole health term.
 pub(crate) const HEALTH: u16 = 1 << 13;
 
+/// Word-table bit: the word ends in a compound tail. Set for every word the
+/// table knows when it is built ([`Tails::bit`]), so only unknown words (no
+/// bit at all) are checked as they come.
+pub(crate) const TAIL: u16 = 1 << 14;
+
 /// Longest word (in bytes) whose lower-cased form surely fits the 64-byte
 /// buffer of `text::lower_fast` (lower-casing grows a character by at most
 /// half its length).
@@ -110,7 +115,8 @@ impl Mentions {
         self.town && self.health
     }
 
-    /// Notes one run of letters: its word-table `flags` and its text.
+    /// Notes one run of letters: its word-table `flags` (0 if the table
+    /// does not know it: every entry has a bit) and its text.
     pub(crate) fn note(&mut self, flags: u16, word: &str, tails: &Tails) {
         if word.len() > MAX_WORD {
             *self = Self::ALL;
@@ -118,7 +124,8 @@ impl Mentions {
         }
         self.town |= flags & TOWN != 0;
         if !self.health {
-            self.health = flags & HEALTH != 0 || tails.end(word.as_bytes());
+            self.health =
+                flags & (HEALTH | TAIL) != 0 || (flags == 0 && tails.end(word.as_bytes()));
         }
     }
 }
@@ -136,6 +143,13 @@ impl Tails {
             pairs[k / 64] |= 1 << (k % 64);
         }
         Self { ends, pairs }
+    }
+
+    /// [`TAIL`] if the lower-cased table word `key` ends with a tail's last
+    /// word, else 0. (Checking the lower-cased form answers "yes" whenever
+    /// the text's own form would.)
+    pub(crate) fn bit(&self, key: &[u8]) -> u16 {
+        if self.end(key) { TAIL } else { 0 }
     }
 
     /// True if `word` ends with a tail's last word (ASCII case folded).

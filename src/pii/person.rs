@@ -99,6 +99,9 @@ impl Persons {
         for (key, bit) in &keys {
             add(&mut std::iter::once(key.as_str()), *bit);
         }
+        for (key, flags) in &mut words {
+            *flags |= tails.bit(key);
+        }
         Self {
             words,
             tails,
@@ -112,11 +115,11 @@ impl Persons {
         let mut seen = self.always;
         let mut prev: [Prev; 2] = [None; 2];
         let (mut pos, mut skip_until) = (0, 0);
-        while let Some((s, e)) = next_word(text, pos) {
+        while let Some((s, e, joined)) = next_word_joined(text, pos) {
             pos = e;
             let w = self.word(text, s, e);
             if !seen.complete() {
-                self.note_mentions(&text[s..e], w.flags, &mut seen);
+                self.note_mentions(&text[s..e], joined, w.flags, &mut seen);
             }
             if s >= skip_until
                 && let Some((end, score)) = self.name_at(text, w, prev)
@@ -132,9 +135,8 @@ impl Persons {
     /// Notes a word for [`Mentions`]: as a whole if it is one run of
     /// letters (its `flags` are already looked up), else run by run
     /// (`Blinddarm-OP`, `Groß-Berlin`).
-    fn note_mentions(&self, word: &str, flags: u16, seen: &mut Mentions) {
-        // `-`, `'` and the lead byte of `’`: the inner characters of a word.
-        if !word.bytes().any(|b| matches!(b, b'-' | b'\'' | 0xE2)) {
+    fn note_mentions(&self, word: &str, joined: bool, flags: u16, seen: &mut Mentions) {
+        if !joined {
             seen.note(flags, word, &self.tails);
             return;
         }
@@ -301,6 +303,11 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
 
 /// The next word (letters, with inner hyphens and apostrophes) at or after `from`.
 fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
+    next_word_joined(text, from).map(|(s, e, _)| (s, e))
+}
+
+/// [`next_word`], and whether the word has an inner hyphen or apostrophe.
+fn next_word_joined(text: &str, from: usize) -> Option<(usize, usize, bool)> {
     text.get(from..)?;
     let mut i = from;
     let start = loop {
@@ -310,17 +317,20 @@ fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
         }
         i += len;
     };
-    let mut end = start;
+    let (mut end, mut joined) = (start, false);
     while let Some((c, len)) = char_at(text, end) {
-        let inner = matches!(c, '-' | '\'' | '’')
-            && char_at(text, end + len).is_some_and(|(n, _)| n.is_alphabetic());
-        if c.is_alphabetic() || inner {
+        if c.is_alphabetic() {
             end += len;
+        } else if matches!(c, '-' | '\'' | '’')
+            && char_at(text, end + len).is_some_and(|(n, _)| n.is_alphabetic())
+        {
+            end += len;
+            joined = true;
         } else {
             break;
         }
     }
-    Some((start, end))
+    Some((start, end, joined))
 }
 
 /// The character at byte `i` (a char boundary) and its length, with an
