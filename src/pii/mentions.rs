@@ -49,9 +49,8 @@ pub(crate) struct Mentions {
 /// word's last two letters so most words are answered by one bit test.
 #[derive(Debug)]
 pub(crate) struct Tails {
-    /// Last words of the tails (`allergie`, `op`), ASCII-lower-cased, with
-    /// their [`pair`].
-    ends: Vec<(usize, Box<[u8]>)>,
+    /// Last words of the tails (`allergie`, `op`), ASCII-lower-cased.
+    ends: Vec<Box<[u8]>>,
     /// One bit per pair of ASCII-lower-cased last bytes of an end.
     pairs: Box<[u64; 1024]>,
 }
@@ -135,11 +134,7 @@ impl Mentions {
 impl Tails {
     fn new(ends: Vec<Box<[u8]>>) -> Self {
         let mut pairs = Box::new([0u64; 1024]);
-        let ends: Vec<(usize, Box<[u8]>)> = ends
-            .into_iter()
-            .filter_map(|e| Some((pair(&e)?, e)))
-            .collect();
-        for (k, _) in &ends {
+        for k in ends.iter().filter_map(|e| pair(e)) {
             pairs[k / 64] |= 1 << (k % 64);
         }
         Self { ends, pairs }
@@ -159,10 +154,8 @@ impl Tails {
             return false;
         };
         self.pairs[k / 64] & (1 << (k % 64)) != 0
-            && self.ends.iter().any(|(p, e)| {
-                *p == k
-                    && word.len() >= e.len()
-                    && word[word.len() - e.len()..].eq_ignore_ascii_case(e)
+            && self.ends.iter().any(|e| {
+                word.len() >= e.len() && word[word.len() - e.len()..].eq_ignore_ascii_case(e)
             })
     }
 }
