@@ -44,7 +44,9 @@ impl Plates {
             return;
         }
         let first = out.len();
-        self.scan(text, &self.candidate, false, out);
+        if upper_plate_shape(text.as_bytes()) {
+            self.scan(text, &self.candidate, false, out);
+        }
         // People type plates in lower case too (`bn-x 14`); without vehicle
         // context that shape is too common (`in-b 1511` could be anything).
         if vehicle_word && text.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -110,6 +112,21 @@ impl Plates {
     }
 }
 
+/// True if some `[1-9]` follows one or two ASCII capitals (and an optional
+/// `-` or space) that themselves follow a `-` or space: the middle of every
+/// match of the upper-case plate pattern, found in one byte pass.
+fn upper_plate_shape(b: &[u8]) -> bool {
+    let sep = |i: usize| matches!(b[i], b'-' | b' ');
+    let upper = |i: usize| b[i].is_ascii_uppercase();
+    (3..b.len()).any(|i| {
+        if !matches!(b[i], b'1'..=b'9') {
+            return false;
+        }
+        let j = if sep(i - 1) { i - 1 } else { i };
+        j >= 3 && upper(j - 1) && (sep(j - 2) || (upper(j - 2) && sep(j - 3)))
+    })
+}
+
 /// District, letters and number of a plate-shaped match (`B-AB 1234`).
 fn parts(plate: &str) -> Option<(&str, &str, &str)> {
     let sep = plate.find(['-', ' '])?;
@@ -160,6 +177,23 @@ mod tests {
         assert_eq!(found("my car (bn-x 14) was damaged"), vec!["bn-x 14"]);
         assert!(found("wir sind in-b 1511 gefahren").is_empty());
         assert!(found("Ihr Fahrzeug xq-u 771 ist fertig").is_empty());
+    }
+
+    #[test]
+    fn the_shape_gate_sees_every_plate_the_pattern_finds() {
+        for plate in [
+            "B-AB 1234",
+            "HH-AB123",
+            "M XY 12E",
+            "K-X 1",
+            "Ü-AB 9",
+            "BAD A-B7",
+        ] {
+            assert!(upper_plate_shape(plate.as_bytes()), "{plate}");
+        }
+        for text in ["Bestellung 4711", "B-12", "AB 12", "A4 Papier", "ICE 123"] {
+            assert!(!upper_plate_shape(text.as_bytes()), "{text}");
+        }
     }
 
     #[test]
