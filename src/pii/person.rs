@@ -115,9 +115,14 @@ impl Persons {
         let mut seen = self.always;
         let mut prev: [Prev; 2] = [None; 2];
         let (mut pos, mut skip_until) = (0, 0);
-        while let Some((s, e, joined)) = next_word_joined(text, pos) {
+        let mut buf = [0u8; 64];
+        while let Some((s, e, joined, ascii_len)) = read_word(text, pos, &mut buf) {
             pos = e;
-            let w = self.word(text, s, e);
+            let low = match ascii_len {
+                Some(n) => buf.get(..n).unwrap_or(b""),
+                None => lower_fast(&text[s..e], &mut buf).unwrap_or(b""),
+            };
+            let w = self.word_lowered(text, s, e, low);
             if !seen.complete() {
                 self.note_mentions(&text[s..e], joined, w.flags, &mut seen);
             }
@@ -230,9 +235,14 @@ impl Persons {
     }
 
     fn word(&self, text: &str, start: usize, end: usize) -> Word {
-        let raw = &text[start..end];
         let mut buf = [0u8; 64];
-        let low = lower_fast(raw, &mut buf).unwrap_or(b"");
+        let low = lower_fast(&text[start..end], &mut buf).unwrap_or(b"");
+        self.word_lowered(text, start, end, low)
+    }
+
+    /// [`Self::word`] for a word already lower-cased into `low`.
+    fn word_lowered(&self, text: &str, start: usize, end: usize, low: &[u8]) -> Word {
+        let raw = &text[start..end];
         let capital = match raw.as_bytes().first() {
             Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
             _ => raw.starts_with(char::is_uppercase),
@@ -331,6 +341,83 @@ fn next_word_joined(text: &str, from: usize) -> Option<(usize, usize, bool)> {
         }
     }
     Some((start, end, joined))
+}
+
+/// [`next_word_joined`] that also lower-cases an ASCII word into `buf` as
+/// it reads it: the length of the lower-cased word (more than 64 if it did
+/// not fit), or `None` if the word has non-ASCII letters (the caller
+/// lower-cases those).
+fn read_word(
+    text: &str,
+    from: usize,
+    buf: &mut [u8; 64],
+) -> Option<(usize, usize, bool, Option<usize>)> {
+    text.get(from..)?;
+    let b = text.as_bytes();
+    let mut i = from;
+    let start = loop {
+        let c = *b.get(i)?;
+        if c.is_ascii_alphabetic() {
+            break i;
+        }
+        if c.is_ascii() {
+            i += 1;
+            continue;
+        }
+        let (c, len) = char_at(text, i)?;
+        if c.is_alphabetic() {
+            break i;
+        }
+        i += len;
+    };
+    let (mut end, mut joined, mut n, mut ascii) = (start, false, 0, true);
+    while let Some(&c) = b.get(end) {
+        if c.is_ascii_alphabetic() {
+            if let Some(d) = buf.get_mut(n) {
+                *d = c.to_ascii_lowercase();
+            }
+            (n, end) = (n + 1, end + 1);
+            continue;
+        }
+        if let Some(low) = latin1_letter_lower(b, end) {
+            if let Some(d) = buf.get_mut(n..n + 2) {
+                d.copy_from_slice(&low);
+            }
+            (n, end) = (n + 2, end + 2);
+            continue;
+        }
+        let Some((c, len)) = char_at(text, end) else {
+            break;
+        };
+        let letter = c.is_alphabetic();
+        let joiner = !letter
+            && matches!(c, '-' | '\'' | '’')
+            && char_at(text, end + len).is_some_and(|(n, _)| n.is_alphabetic());
+        if !(letter || joiner) {
+            break;
+        }
+        if c.is_ascii() {
+            if let Some(d) = buf.get_mut(n) {
+                *d = c as u8;
+            }
+            n += 1;
+        } else {
+            ascii = false;
+        }
+        joined |= joiner;
+        end += len;
+    }
+    Some((start, end, joined, ascii.then_some(n)))
+}
+
+/// The lower-cased UTF-8 of the letter at byte `i` if it is one of
+/// U+00C0–U+00FF (`ä`, `Ö`, `ß` …: every character there but `×` and `÷`
+/// is a letter, and `À`–`Þ` lower-case to the character 0x20 above).
+fn latin1_letter_lower(b: &[u8], i: usize) -> Option<[u8; 2]> {
+    match b.get(i..i + 2)? {
+        &[0xC3, c] if c != 0x97 && c != 0xB7 => Some([0xC3, if c <= 0x9E { c + 0x20 } else { c }]),
+        _ => None,
+    }
 }
 
 /// The character at byte `i` (a char boundary) and its length, with an

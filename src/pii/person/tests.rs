@@ -21,3 +21,53 @@ fn common_words_that_are_names_stay_unflagged_without_a_slot() {
     assert!(found("Will you send it? To be frank, no.").is_empty());
     assert!(found("Hallo zusammen, danke!").is_empty());
 }
+
+#[test]
+fn latin1_letters_lower_case_like_char_to_lowercase() {
+    for c in '\u{80}'..='\u{FF}' {
+        let mut utf8 = [0u8; 2];
+        c.encode_utf8(&mut utf8);
+        let want = c.is_alphabetic().then(|| {
+            let mut low = [0u8; 2];
+            c.to_lowercase()
+                .next()
+                .map(|l| l.encode_utf8(&mut low).len());
+            low
+        });
+        let want = if c < '\u{C0}' { None } else { want };
+        assert_eq!(latin1_letter_lower(&utf8, 0), want, "{c}");
+    }
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    /// The fused reader finds the same words, lower-cased the same way,
+    /// as finding a word and then lower-casing it.
+    #[test]
+    fn read_word_matches_next_word_and_lower_fast(
+        text in r"[a-zA-ZäöüÄÖÜßẞàÞþ×÷ſİ\u{212a}µª0-9 \-'’.,😀\n]{0,40}",
+        long in 0..70usize,
+    ) {
+        let text = format!("{text} {} {text}", "ä".repeat(long / 2) + &"x".repeat(long % 3));
+        let (mut a, mut b) = (0, 0);
+        let mut buf = [0u8; 64];
+        loop {
+            let old = next_word_joined(&text, a);
+            let new = read_word(&text, b, &mut buf);
+            let (Some((s, e, j)), Some((s2, e2, j2, n))) = (old, new) else {
+                prop_assert_eq!(old.is_none(), new.is_none());
+                break;
+            };
+            prop_assert_eq!((s, e, j), (s2, e2, j2));
+            let mut want = [0u8; 64];
+            let want = lower_fast(&text[s..e], &mut want).unwrap_or(b"").to_vec();
+            let got = match n {
+                Some(n) => buf.get(..n).unwrap_or(b"").to_vec(),
+                None => lower_fast(&text[s..e], &mut buf).unwrap_or(b"").to_vec(),
+            };
+            prop_assert_eq!(got, want, "{}", &text[s..e]);
+            (a, b) = (e, e2);
+        }
+    }
+}
