@@ -163,13 +163,14 @@ impl Engine {
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         let mut hits = Vec::new();
         let [birth_word, pregnancy_word, vehicle_word] = GATES.occur_in(text);
+        let digits = text::ascii_digits(text);
         // First: its word pass also tells whether towns or health terms can occur.
         let mentions = self.person.detect(text, &mut hits);
-        self.structured.detect(text, &mut hits);
-        self.phones.detect(text, &mut hits);
-        self.dates.detect(text, birth_word, &mut hits);
-        self.places.detect(text, mentions.town, &mut hits);
-        self.plates.detect(text, vehicle_word, &mut hits);
+        self.structured.detect(text, digits, &mut hits);
+        self.phones.detect(text, digits, &mut hits);
+        self.dates.detect(text, digits, birth_word, &mut hits);
+        self.places.detect(text, digits, mentions.town, &mut hits);
+        self.plates.detect(text, digits, vehicle_word, &mut hits);
         self.health
             .detect(text, pregnancy_word, mentions.health, &mut hits);
         hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);

@@ -26,12 +26,13 @@ impl Dates {
         })
     }
 
-    /// Appends dates of birth in `text` to `out`; `birth_word` tells
+    /// Appends dates of birth in `text` to `out`; `digits` is the number of
+    /// ASCII digits in `text`, `birth_word` tells
     /// whether a [`BIRTH_CONTEXT`] word occurs anywhere in `text`.
-    pub(crate) fn detect(&self, text: &str, birth_word: bool, out: &mut Vec<Hit>) {
+    pub(crate) fn detect(&self, text: &str, digits: usize, birth_word: bool, out: &mut Vec<Hit>) {
         // A date of birth needs a birth word before it; without one anywhere
         // in the text the date pattern need not run.
-        if !birth_word || !text.bytes().any(|b| b.is_ascii_digit()) {
+        if !birth_word || digits == 0 {
             return;
         }
         for m in self.date.find_iter(text) {
@@ -86,12 +87,20 @@ pub(crate) static BIRTH_CONTEXT: Words = Words::new(&[
 
 #[cfg(test)]
 mod tests {
+    use super::super::text::ascii_digits;
     use super::*;
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         Dates::new()
-            .map(|d| d.detect(text, BIRTH_CONTEXT.occur_in(text), &mut out))
+            .map(|d| {
+                d.detect(
+                    text,
+                    ascii_digits(text),
+                    BIRTH_CONTEXT.occur_in(text),
+                    &mut out,
+                )
+            })
             .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }

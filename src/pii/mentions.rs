@@ -255,7 +255,7 @@ mod tests {
             let seen = persons.detect(&text, &mut Vec::new());
             let run = |town: bool, term: bool| {
                 let mut out = Vec::new();
-                places.detect(&text, town, &mut out);
+                places.detect(&text, super::super::text::ascii_digits(&text), town, &mut out);
                 health.detect(&text, false, term, &mut out);
                 out
             };

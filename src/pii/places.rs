@@ -44,12 +44,12 @@ impl Places {
     }
 
     /// Appends street, postcode and town findings in `text` to `out`;
-    /// `town_word` tells whether some word could start a gazetteer town
+    /// `digits` is the number of ASCII digits in `text`, `town_word` tells whether some word could start a gazetteer town
     /// (see [`super::mentions`]): without one, no town can follow a
     /// residence phrase.
-    pub(crate) fn detect(&self, text: &str, town_word: bool, out: &mut Vec<Hit>) {
+    pub(crate) fn detect(&self, text: &str, digits: usize, town_word: bool, out: &mut Vec<Hit>) {
         let first = out.len();
-        if text.bytes().any(|b| b.is_ascii_digit()) {
+        if digits > 0 {
             if number_after_word(text) {
                 self.streets(text, out);
             }

@@ -37,10 +37,11 @@ impl Plates {
         })
     }
 
-    /// Appends plates in `text` to `out`; `vehicle_word` tells whether a
-    /// [`PLATE_CONTEXT`] word occurs anywhere in `text`.
-    pub(crate) fn detect(&self, text: &str, vehicle_word: bool, out: &mut Vec<Hit>) {
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+    /// Appends plates in `text` to `out`; `digits` is the number of ASCII
+    /// digits in `text`, `vehicle_word` tells whether a [`PLATE_CONTEXT`]
+    /// word occurs anywhere in `text`.
+    pub(crate) fn detect(&self, text: &str, digits: usize, vehicle_word: bool, out: &mut Vec<Hit>) {
+        if digits == 0 {
             return;
         }
         let first = out.len();
@@ -154,12 +155,20 @@ pub(crate) static PLATE_CONTEXT: Words = Words::new(&[
 
 #[cfg(test)]
 mod tests {
+    use super::super::text::ascii_digits;
     use super::*;
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         Plates::new()
-            .map(|p| p.detect(text, PLATE_CONTEXT.occur_in(text), &mut out))
+            .map(|p| {
+                p.detect(
+                    text,
+                    ascii_digits(text),
+                    PLATE_CONTEXT.occur_in(text),
+                    &mut out,
+                )
+            })
             .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }

@@ -49,16 +49,21 @@ impl Structured {
         })
     }
 
-    /// Appends all structured findings in `text` to `out`.
-    pub(crate) fn detect(&self, text: &str, out: &mut Vec<Hit>) {
+    /// Appends all structured findings in `text` to `out`; `digits` is the
+    /// number of ASCII digits in `text`.
+    pub(crate) fn detect(&self, text: &str, digits: usize, out: &mut Vec<Hit>) {
+        if digits == 0 {
+            // Every shape but an e-mail address has digits.
+            if text.contains('@') {
+                self.emails(text, out);
+            }
+            return;
+        }
         // One byte pass notes what candidates can exist; a regex pass runs
         // only if its shape is possible (each gate is implied by its regex).
         let p = Shape::of(text);
         if p.at {
             self.emails(text, out);
-        }
-        if p.digits == 0 {
-            return;
         }
         if p.digits >= 9 {
             if p.iban_start {

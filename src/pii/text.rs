@@ -95,6 +95,12 @@ impl<const N: usize> WordSets<N> {
     }
 }
 
+/// The number of ASCII digits in `text` (counted once per text: most
+/// detectors need digits; the loop vectorises).
+pub(crate) fn ascii_digits(text: &str) -> usize {
+    text.bytes().filter(u8::is_ascii_digit).count()
+}
+
 /// The character just before byte offset `i`.
 pub(crate) fn prev_char(text: &str, i: usize) -> Option<char> {
     text.get(..i)?.chars().next_back()

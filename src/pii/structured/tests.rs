@@ -3,7 +3,7 @@ use super::*;
 fn found(text: &str) -> Vec<(Label, &str)> {
     let mut out = Vec::new();
     if let Ok(s) = Structured::new() {
-        s.detect(text, &mut out);
+        s.detect(text, super::super::text::ascii_digits(text), &mut out);
     }
     out.iter()
         .map(|h| (h.label, &text[h.start..h.end]))
