@@ -61,7 +61,7 @@ impl Structured {
         }
         // One byte pass notes what candidates can exist; a regex pass runs
         // only if its shape is possible (each gate is implied by its regex).
-        let p = Shape::of(text);
+        let p = Shape::of(text, digits);
         if p.at {
             self.emails(text, out);
         }
@@ -274,7 +274,8 @@ struct Shape {
     dotted_digits: u8,
     /// A word starting with two letters and two digits (`DE89…`).
     iban_start: bool,
-    /// A word starting with `DE`/`de` followed by a digit or a space.
+    /// A word starting with `DE`/`de` and a digit, or `DE`/`de`, a space
+    /// and a digit.
     vat_start: bool,
     /// A run of 4 digits, `-` or space, then a run of 4 or 6 (card groups).
     card_groups: bool,
@@ -290,71 +291,75 @@ struct Shape {
 }
 
 impl Shape {
-    /// Walks the text run by run (words of `[0-9A-Za-z_]`, and the digit
-    /// runs inside them), so the branches are per run, not per byte.
-    fn of(text: &str) -> Self {
+    /// Visits only the words that hold a digit (every flag but `at` and
+    /// `colons` needs one), found by a plain search for the next digit;
+    /// `@` and `:` are counted over the whole text. `digits` is the number
+    /// of ASCII digits in `text`.
+    fn of(text: &str, digits: usize) -> Self {
         let b = text.as_bytes();
-        let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-        let mut p = Self::default();
+        let colons = b.iter().filter(|&&c| c == b':').count();
+        let mut p = Self {
+            digits,
+            at: b.contains(&b'@'),
+            colons: u8::try_from(colons).unwrap_or(u8::MAX),
+            ..Self::default()
+        };
         // End and length of the previous digit run.
-        let (mut prev_end, mut prev_len) = (0, 0);
+        let mut prev = (0, 0);
         let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if !is_word(c) {
-                match c {
-                    b'@' => p.at = true,
-                    b':' => p.colons = p.colons.saturating_add(1),
-                    b'.' if i > 0
-                        && b[i - 1].is_ascii_digit()
-                        && b.get(i + 1).is_some_and(u8::is_ascii_digit) =>
-                    {
-                        p.dotted_digits = p.dotted_digits.saturating_add(1);
-                    }
-                    _ => {}
-                }
-                i += 1;
-                continue;
+        while let Some(d) = b[i..].iter().position(u8::is_ascii_digit) {
+            let mut word = i + d;
+            while word > i && is_word(b[word - 1]) {
+                word -= 1;
             }
-            let word = i;
-            p.word_start(&b[word..]);
-            let mut word_digits = 0;
-            while i < b.len() && is_word(b[i]) {
-                if !b[i].is_ascii_digit() {
-                    i += 1;
-                    continue;
-                }
-                let run = i;
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-                let len = i - run;
-                word_digits += len;
-                p.digit_runs |= 1 << len.min(63);
-                let sep = if prev_end + 1 == run { b[prev_end] } else { 0 };
-                p.card_groups |=
-                    prev_len == 4 && matches!(sep, b' ' | b'-') && matches!(len, 4 | 6);
-                p.tax_groups |= prev_len == 3 && sep == b' ' && len == 3;
-                (prev_end, prev_len) = (i, len);
-            }
-            p.digits += word_digits;
-            if i - word == 10 && b[word].is_ascii_alphabetic() {
-                p.kvnr_word |= word_digits == 9;
-                p.document_word |= b[i - 1].is_ascii_digit();
-            }
+            p.vat_start |= spaced_vat_prefix(b, word);
+            i = p.word(b, word, &mut prev);
+            let dotted = b[i - 1].is_ascii_digit()
+                && b.get(i) == Some(&b'.')
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+            p.dotted_digits = p.dotted_digits.saturating_add(u8::from(dotted));
         }
         p
     }
 
-    /// Notes the shapes a word start can open (`w` starts at the word).
+    /// Notes the word starting at byte `word` and its digit runs; `prev` is
+    /// the end and length of the digit run before. Returns the word's end.
+    fn word(&mut self, b: &[u8], word: usize, prev: &mut (usize, usize)) -> usize {
+        self.word_start(&b[word..]);
+        let (mut i, mut word_digits) = (word, 0);
+        while i < b.len() && is_word(b[i]) {
+            if !b[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let run = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            let len = i - run;
+            word_digits += len;
+            self.digit_runs |= 1 << len.min(63);
+            let (prev_end, prev_len) = *prev;
+            let sep = if prev_end + 1 == run { b[prev_end] } else { 0 };
+            self.card_groups |= prev_len == 4 && matches!(sep, b' ' | b'-') && matches!(len, 4 | 6);
+            self.tax_groups |= prev_len == 3 && sep == b' ' && len == 3;
+            *prev = (i, len);
+        }
+        if i - word == 10 && b[word].is_ascii_alphabetic() {
+            self.kvnr_word |= word_digits == 9;
+            self.document_word |= b[i - 1].is_ascii_digit();
+        }
+        i
+    }
+
     fn word_start(&mut self, w: &[u8]) {
         let at = |k: usize| w.get(k).copied().unwrap_or(0);
         self.iban_start |= at(0).is_ascii_alphabetic()
             && at(1).is_ascii_alphabetic()
             && at(2).is_ascii_digit()
             && at(3).is_ascii_digit();
-        self.vat_start |= matches!((at(0), at(1)), (b'D', b'E') | (b'd', b'e'))
-            && (at(2).is_ascii_digit() || at(2) == b' ');
+        self.vat_start |=
+            matches!((at(0), at(1)), (b'D', b'E') | (b'd', b'e')) && at(2).is_ascii_digit();
     }
 
     fn digit_run(&self, n: usize) -> bool {
@@ -364,6 +369,21 @@ impl Shape {
 
 /// Byte length of the IBAN at the start of `s` (its country's length in
 /// alphanumerics), if `s` holds that many.
+/// An ASCII word byte (`[0-9A-Za-z_]`, what `(?-u:\b)` sees).
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// `DE ` or `de ` as a word of its own right before byte `word`: the
+/// spaced VAT form (`DE 123456789`). Only a digit word can follow it in a
+/// VAT id, so the digit search finds every such prefix.
+fn spaced_vat_prefix(b: &[u8], word: usize) -> bool {
+    word >= 3
+        && b[word - 1] == b' '
+        && matches!(&b[word - 3..word - 1], b"DE" | b"de")
+        && (word == 3 || !is_word(b[word - 4]))
+}
+
 fn iban_end(s: &str) -> Option<usize> {
     let cc = s.get(..2)?.as_bytes();
     let want = checks::iban_length(&[cc[0].to_ascii_uppercase(), cc[1].to_ascii_uppercase()])?;
