@@ -115,14 +115,9 @@ impl Persons {
         let mut seen = self.always;
         let mut prev: [Prev; 2] = [None; 2];
         let (mut pos, mut skip_until) = (0, 0);
-        let mut buf = [0u8; 64];
-        while let Some((s, e, joined, ascii_len)) = read_word(text, pos, &mut buf) {
+        while let Some((w, joined)) = self.next_word(text, pos) {
+            let (s, e) = (w.start, w.end);
             pos = e;
-            let low = match ascii_len {
-                Some(n) => buf.get(..n).unwrap_or(b""),
-                None => lower_fast(&text[s..e], &mut buf).unwrap_or(b""),
-            };
-            let w = self.word_lowered(text, s, e, low);
             if !seen.complete() {
                 self.note_mentions(&text[s..e], joined, w.flags, &mut seen);
             }
@@ -196,13 +191,13 @@ impl Persons {
         let (mut end, mut n) = (w.end, 1);
         let mut pos = w.end;
         while n < 3 {
-            let Some((s, e)) = next_word(text, pos) else {
+            let Some((next, _)) = self.next_word(text, pos) else {
                 break;
             };
+            let (s, e) = (next.start, next.end);
             if !matches!(&text[pos..s], " ") {
                 break;
             }
-            let next = self.word(text, s, e);
             if n >= 2 && next.first && !next.last {
                 break;
             }
@@ -221,27 +216,33 @@ impl Persons {
 
     fn all_gazetteer(&self, text: &str, s: usize, end: usize) -> bool {
         let mut pos = s;
-        while let Some((ws, we)) = next_word(text, pos) {
-            if ws >= end {
+        while let Some((w, _)) = self.next_word(text, pos) {
+            if w.start >= end {
                 break;
             }
-            let w = self.word(text, ws, we);
             if !(w.first || w.last) {
                 return false;
             }
-            pos = we;
+            pos = w.end;
         }
         true
     }
 
-    fn word(&self, text: &str, start: usize, end: usize) -> Word {
+    /// The next word (letters, with inner hyphens and apostrophes) at or
+    /// after `from`, with its lookups, and whether it has an inner hyphen or
+    /// apostrophe.
+    fn next_word(&self, text: &str, from: usize) -> Option<(Word, bool)> {
         let mut buf = [0u8; 64];
-        let low = lower_fast(&text[start..end], &mut buf).unwrap_or(b"");
-        self.word_lowered(text, start, end, low)
+        let (start, end, joined, ascii_len) = read_word(text, from, &mut buf)?;
+        let low = match ascii_len {
+            Some(n) => buf.get(..n).unwrap_or(b""),
+            None => lower_fast(&text[start..end], &mut buf).unwrap_or(b""),
+        };
+        Some((self.word(text, start, end, low), joined))
     }
 
-    /// [`Self::word`] for a word already lower-cased into `low`.
-    fn word_lowered(&self, text: &str, start: usize, end: usize, low: &[u8]) -> Word {
+    /// The word at `start..end`, lower-cased into `low`, with its lookups.
+    fn word(&self, text: &str, start: usize, end: usize, low: &[u8]) -> Word {
         let raw = &text[start..end];
         let capital = match raw.as_bytes().first() {
             Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
@@ -311,42 +312,11 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
     Slot::Free
 }
 
-/// The next word (letters, with inner hyphens and apostrophes) at or after `from`.
-fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
-    next_word_joined(text, from).map(|(s, e, _)| (s, e))
-}
-
-/// [`next_word`], and whether the word has an inner hyphen or apostrophe.
-fn next_word_joined(text: &str, from: usize) -> Option<(usize, usize, bool)> {
-    text.get(from..)?;
-    let mut i = from;
-    let start = loop {
-        let (c, len) = char_at(text, i)?;
-        if c.is_alphabetic() {
-            break i;
-        }
-        i += len;
-    };
-    let (mut end, mut joined) = (start, false);
-    while let Some((c, len)) = char_at(text, end) {
-        if c.is_alphabetic() {
-            end += len;
-        } else if matches!(c, '-' | '\'' | '’')
-            && char_at(text, end + len).is_some_and(|(n, _)| n.is_alphabetic())
-        {
-            end += len;
-            joined = true;
-        } else {
-            break;
-        }
-    }
-    Some((start, end, joined))
-}
-
-/// [`next_word_joined`] that also lower-cases an ASCII word into `buf` as
-/// it reads it: the length of the lower-cased word (more than 64 if it did
-/// not fit), or `None` if the word has non-ASCII letters (the caller
-/// lower-cases those).
+/// The next word (letters, with inner hyphens and apostrophes) at or after
+/// `from`: its range, whether it has an inner hyphen or apostrophe, and
+/// the length of its lower-cased form, written into `buf` as the word is
+/// read (more than 64 if it did not fit), or `None` if the word has letters
+/// outside ASCII and Latin-1 or a `’` (the caller lower-cases those).
 fn read_word(
     text: &str,
     from: usize,

@@ -61,11 +61,11 @@ impl Structured {
         }
         // One byte pass notes what candidates can exist; a regex pass runs
         // only if its shape is possible (each gate is implied by its regex).
-        let p = Shape::of(text, digits);
+        let p = Shape::of(text);
         if p.at {
             self.emails(text, out);
         }
-        if p.digits >= 9 {
+        if digits >= 9 {
             if p.iban_start {
                 self.ibans(text, out);
             }
@@ -266,7 +266,6 @@ impl Structured {
 /// pass without changing what is found.
 #[derive(Clone, Copy, Debug, Default)]
 struct Shape {
-    digits: usize,
     at: bool,
     /// `:` occurs at least twice (IPv6).
     colons: u8,
@@ -293,13 +292,11 @@ struct Shape {
 impl Shape {
     /// Visits only the words that hold a digit (every flag but `at` and
     /// `colons` needs one), found by a plain search for the next digit;
-    /// `@` and `:` are counted over the whole text. `digits` is the number
-    /// of ASCII digits in `text`.
-    fn of(text: &str, digits: usize) -> Self {
+    /// `@` and `:` are counted over the whole text.
+    fn of(text: &str) -> Self {
         let b = text.as_bytes();
         let colons = b.iter().filter(|&&c| c == b':').count();
         let mut p = Self {
-            digits,
             at: b.contains(&b'@'),
             colons: u8::try_from(colons).unwrap_or(u8::MAX),
             ..Self::default()

@@ -39,6 +39,35 @@ fn latin1_letters_lower_case_like_char_to_lowercase() {
     }
 }
 
+/// The char-by-char word reader `read_word` replaced (the oracle for its
+/// property test): a word's range and whether it has an inner hyphen or
+/// apostrophe.
+fn next_word_joined(text: &str, from: usize) -> Option<(usize, usize, bool)> {
+    text.get(from..)?;
+    let mut i = from;
+    let start = loop {
+        let (c, len) = char_at(text, i)?;
+        if c.is_alphabetic() {
+            break i;
+        }
+        i += len;
+    };
+    let (mut end, mut joined) = (start, false);
+    while let Some((c, len)) = char_at(text, end) {
+        if c.is_alphabetic() {
+            end += len;
+        } else if matches!(c, '-' | '\'' | '’')
+            && char_at(text, end + len).is_some_and(|(n, _)| n.is_alphabetic())
+        {
+            end += len;
+            joined = true;
+        } else {
+            break;
+        }
+    }
+    Some((start, end, joined))
+}
+
 use proptest::prelude::*;
 
 proptest! {
