@@ -187,23 +187,34 @@ static GATES: text::WordSets<3> = text::WordSets::new([
 ]);
 
 /// Keeps a non-overlapping subset: longest first, then highest score, then
-/// most specific label, then earliest.
+/// most specific label, then earliest. Works in place: the kept hits move
+/// to the front of `hits` (no second vector).
 fn resolve(mut hits: Vec<Hit>) -> Vec<Hit> {
-    hits.sort_by(|a, b| {
-        (b.end - b.start)
-            .cmp(&(a.end - a.start))
-            .then(b.score.total_cmp(&a.score))
-            .then(a.label.rank().cmp(&b.label.rank()))
-            .then(a.start.cmp(&b.start))
-    });
-    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
-    for h in hits {
-        if kept.iter().all(|k| h.end <= k.start || k.end <= h.start) {
-            kept.push(h);
+    hits.sort_by(priority);
+    let mut kept = 0;
+    for i in 0..hits.len() {
+        let h = hits[i];
+        if hits[..kept]
+            .iter()
+            .all(|k| h.end <= k.start || k.end <= h.start)
+        {
+            hits[kept] = h;
+            kept += 1;
         }
     }
-    kept.sort_by_key(|h| h.start);
-    kept
+    hits.truncate(kept);
+    hits.sort_by_key(|h| h.start);
+    hits
+}
+
+/// The order in which [`resolve`] considers hits: longest first, then
+/// highest score, then most specific label, then earliest.
+fn priority(a: &Hit, b: &Hit) -> std::cmp::Ordering {
+    (b.end - b.start)
+        .cmp(&(a.end - a.start))
+        .then(b.score.total_cmp(&a.score))
+        .then(a.label.rank().cmp(&b.label.rank()))
+        .then(a.start.cmp(&b.start))
 }
 
 /// Converts sorted byte-offset hits to findings with character offsets in

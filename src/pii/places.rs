@@ -10,7 +10,7 @@
 use regex::Regex;
 
 use super::gazetteer::Gazetteer;
-use super::text::{Words, before, isolated, next_char, prev_char};
+use super::text::{Words, ascii_word, before, digit_runs, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
 /// The address detectors.
@@ -35,8 +35,9 @@ impl Places {
         );
         Ok(Self {
             street: Regex::new(&street)?,
+            // Anchored: it runs only at the house numbers `uk_streets` picks.
             uk_street: Regex::new(
-                r"(?i)(?-u:\b)\d{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
+                r"^(?i)[0-9]{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
             )?,
             uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
             cities: Gazetteer::from_lines(CITIES)?,
@@ -89,9 +90,21 @@ impl Places {
         }
     }
 
+    /// `14 Harrow Road`: the anchored pattern is tried only where a UK
+    /// street can start, so most texts are never scanned by a regex. The
+    /// result equals an unanchored left-to-right search: every match starts
+    /// at one of [`uk_house_numbers`], and the search resumes after a match.
     fn uk_streets(&self, text: &str, out: &mut Vec<Hit>) {
-        for m in self.uk_street.find_iter(text) {
-            out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.8));
+        let mut resume = 0;
+        for start in uk_house_numbers(text) {
+            if start < resume {
+                continue;
+            }
+            if let Some(m) = self.uk_street.find(&text[start..]) {
+                let end = start + m.end();
+                out.push(Hit::new(Label::StreetAddress, start, end, 0.8));
+                resume = end;
+            }
         }
     }
 
@@ -195,6 +208,20 @@ fn number_after_word(text: &str) -> bool {
     })
 }
 
+/// Where a UK street (`14 Harrow Road`) can start: a run of one to four
+/// ASCII digits at an ASCII word boundary, followed by whitespace (ASCII
+/// `\t`–`\r` or space, or any non-ASCII byte, which may start a Unicode
+/// space).
+fn uk_house_numbers(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let b = text.as_bytes();
+    digit_runs(text).filter_map(move |(start, end, boundary)| {
+        let space = b
+            .get(end)
+            .is_some_and(|&c| matches!(c, b' ' | b'\t'..=b'\r') || !c.is_ascii());
+        (boundary && end - start <= 4 && space).then_some(start)
+    })
+}
+
 /// Byte offset of the house number in a street match: its first digit, or
 /// the one space before it.
 fn house_number_start(street: &str) -> usize {
@@ -236,26 +263,9 @@ fn not_a_house_number(text: &str, end: usize) -> bool {
 /// candidates of `\b\d{4,5}\b`, without a regex pass over the text.
 fn zip_candidates(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let b = text.as_bytes();
-    let word = |i: usize| {
-        b.get(i)
-            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
-    };
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < b.len() {
-            if !b[i].is_ascii_digit() {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if (4..=5).contains(&(i - start)) && (start == 0 || !word(start - 1)) && !word(i) {
-                return Some((start, i));
-            }
-        }
-        None
+    digit_runs(text).filter_map(move |(start, end, boundary)| {
+        let word_after = b.get(end).is_some_and(|&c| ascii_word(c));
+        ((4..=5).contains(&(end - start)) && boundary && !word_after).then_some((start, end))
     })
 }
 

@@ -42,6 +42,34 @@ fn overlaps_resolve_to_the_longest_finding() {
     assert_eq!(kept[0].label, Label::StreetAddress);
 }
 
+/// The straightforward form of [`resolve`] (a second vector for the kept
+/// hits): the in-place version must keep exactly these, in this order.
+fn resolve_oracle(mut hits: Vec<Hit>) -> Vec<Hit> {
+    hits.sort_by(priority);
+    let mut kept: Vec<Hit> = Vec::new();
+    for h in hits {
+        if kept.iter().all(|k| h.end <= k.start || k.end <= h.start) {
+            kept.push(h);
+        }
+    }
+    kept.sort_by_key(|h| h.start);
+    kept
+}
+
+proptest! {
+    #[test]
+    fn in_place_resolution_keeps_what_the_oracle_keeps(
+        raw in proptest::collection::vec((0usize..40, 1usize..12, 0usize..4, 0u8..3), 0..24)
+    ) {
+        let labels = [Label::Person, Label::City, Label::PhoneNumber, Label::StreetAddress];
+        let hits: Vec<Hit> = raw
+            .iter()
+            .map(|&(s, len, l, q)| Hit::new(labels[l], s, s + len, 0.5 + f32::from(q) * 0.2))
+            .collect();
+        prop_assert_eq!(resolve(hits.clone()), resolve_oracle(hits));
+    }
+}
+
 #[test]
 fn text_without_personal_data_gives_no_findings() {
     let e = engine();

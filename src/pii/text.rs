@@ -101,6 +101,34 @@ pub(crate) fn ascii_digits(text: &str) -> usize {
     text.bytes().filter(u8::is_ascii_digit).count()
 }
 
+/// The maximal runs of ASCII digits in `text`, as byte ranges, each with
+/// whether it sits at an ASCII word boundary on the left (`\b` of a
+/// `(?-u)` pattern before its first digit).
+pub(crate) fn digit_runs(text: &str) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
+    let b = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !b[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            let boundary = start == 0 || !ascii_word(b[start - 1]);
+            return Some((start, i, boundary));
+        }
+        None
+    })
+}
+
+/// A word byte of a `(?-u)` pattern: ASCII letter, digit or `_`.
+pub(crate) fn ascii_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 /// The character just before byte offset `i`.
 pub(crate) fn prev_char(text: &str, i: usize) -> Option<char> {
     text.get(..i)?.chars().next_back()

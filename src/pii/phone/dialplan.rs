@@ -80,7 +80,11 @@ impl Kind {
 impl Region {
     fn from(meta: &Metadata) -> Result<Self, regex::Error> {
         let d = meta.descriptors();
+        // Any kind will do, so the common ones go first: a valid number
+        // is usually answered by its first or second pattern.
         let kinds = [
+            d.mobile(),
+            d.fixed_line(),
             d.premium_rate(),
             d.toll_free(),
             d.shared_cost(),
@@ -89,8 +93,6 @@ impl Region {
             d.pager(),
             d.uan(),
             d.voicemail(),
-            d.fixed_line(),
-            d.mobile(),
         ];
         Ok(Self {
             leading: meta

@@ -1,3 +1,5 @@
+use std::sync::OnceLock;
+
 use super::*;
 
 fn found(text: &str) -> Vec<(Label, &str)> {
@@ -51,4 +53,47 @@ fn a_plate_after_a_preposition_is_not_a_street() {
             .iter()
             .all(|(l, _)| *l != Label::StreetAddress)
     );
+}
+
+/// The unanchored pattern `uk_streets` must agree with.
+fn uk_street_oracle(text: &str) -> Vec<(usize, usize)> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(?-u:\b)[0-9]{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
+        )
+        .ok()
+    });
+    re.as_ref()
+        .map(|re| re.find_iter(text).map(|m| (m.start(), m.end())).collect())
+        .unwrap_or_default()
+}
+
+fn places() -> Option<&'static Places> {
+    static PLACES: OnceLock<Option<Places>> = OnceLock::new();
+    PLACES.get_or_init(|| Places::new().ok()).as_ref()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn uk_streets_found_at_house_numbers_equal_an_unanchored_search(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "14 ", "12345 ", "1\u{b}", "7\u{a0}", "9\u{c}", "x1 ", "_2 ", "3", "1234 ",
+                "Harrow ", "Baker\u{a0}", "old ", "Ünter ", "Road", "road", "ſtreet", "Lane.",
+                "Way", "wayne", "Close", "grove", "ä", "\u{660}3 ", "😀", " ", "-", "\n",
+            ]),
+            0..16,
+        )
+    ) {
+        let text = parts.concat();
+        let mut out = Vec::new();
+        if let Some(p) = places() {
+            p.uk_streets(&text, &mut out);
+        }
+        let got: Vec<(usize, usize)> = out.iter().map(|h| (h.start, h.end)).collect();
+        proptest::prop_assert_eq!(got, uk_street_oracle(&text));
+    }
 }
