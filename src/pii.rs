@@ -186,9 +186,8 @@ static GATES: text::WordSets<3> = text::WordSets::new([
     &plate::PLATE_CONTEXT,
 ]);
 
-/// Keeps a non-overlapping subset: longest first, then highest score, then
-/// most specific label, then earliest. Works in place: the kept hits move
-/// to the front of `hits` (no second vector).
+/// Keeps a non-overlapping subset, taking hits in [`priority`] order. Works
+/// in place: the kept hits move to the front of `hits` (no second vector).
 fn resolve(mut hits: Vec<Hit>) -> Vec<Hit> {
     hits.sort_by(priority);
     let mut kept = 0;

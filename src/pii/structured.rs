@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use regex::Regex;
 
 use super::checks;
-use super::text::{Words, before, compact, isolated, next_char, prev_char};
+use super::text::{Words, ascii_word, before, compact, isolated, next_char, prev_char};
 use super::{Hit, Label};
 
 /// Compiled regexes for the structured identifiers.
@@ -306,7 +306,7 @@ impl Shape {
         let mut i = 0;
         while let Some(d) = b[i..].iter().position(u8::is_ascii_digit) {
             let mut word = i + d;
-            while word > i && is_word(b[word - 1]) {
+            while word > i && ascii_word(b[word - 1]) {
                 word -= 1;
             }
             p.vat_start |= spaced_vat_prefix(b, word);
@@ -324,7 +324,7 @@ impl Shape {
     fn word(&mut self, b: &[u8], word: usize, prev: &mut (usize, usize)) -> usize {
         self.word_start(&b[word..]);
         let (mut i, mut word_digits) = (word, 0);
-        while i < b.len() && is_word(b[i]) {
+        while i < b.len() && ascii_word(b[i]) {
             if !b[i].is_ascii_digit() {
                 i += 1;
                 continue;
@@ -364,13 +364,6 @@ impl Shape {
     }
 }
 
-/// Byte length of the IBAN at the start of `s` (its country's length in
-/// alphanumerics), if `s` holds that many.
-/// An ASCII word byte (`[0-9A-Za-z_]`, what `(?-u:\b)` sees).
-fn is_word(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
-}
-
 /// `DE ` or `de ` as a word of its own right before byte `word`: the
 /// spaced VAT form (`DE 123456789`). Only a digit word can follow it in a
 /// VAT id, so the digit search finds every such prefix.
@@ -378,9 +371,11 @@ fn spaced_vat_prefix(b: &[u8], word: usize) -> bool {
     word >= 3
         && b[word - 1] == b' '
         && matches!(&b[word - 3..word - 1], b"DE" | b"de")
-        && (word == 3 || !is_word(b[word - 4]))
+        && (word == 3 || !ascii_word(b[word - 4]))
 }
 
+/// Byte length of the IBAN at the start of `s` (its country's length in
+/// alphanumerics), if `s` holds that many.
 fn iban_end(s: &str) -> Option<usize> {
     let cc = s.get(..2)?.as_bytes();
     let want = checks::iban_length(&[cc[0].to_ascii_uppercase(), cc[1].to_ascii_uppercase()])?;

@@ -110,7 +110,7 @@ fn shape_byte_by_byte(text: &str) -> Shape {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if is_word(c) {
+        if ascii_word(c) {
             p.vat_start |= matches!(b.get(i..i + 3), Some(b"DE " | b"de "));
             i = p.word(b, i, &mut prev);
             continue;
