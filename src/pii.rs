@@ -162,8 +162,13 @@ impl Engine {
     /// never overlap. Does not allocate when nothing is found.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         let mut hits = Vec::new();
-        let [birth_word, pregnancy_word, vehicle_word] = GATES.occur_in(text);
         let digits = text::ascii_digits(text);
+        // Every gated pattern needs a digit: skip the word-list pass without one.
+        let [birth_word, pregnancy_word, vehicle_word] = if text::any_digit(text, digits) {
+            GATES.occur_in(text)
+        } else {
+            [false; 3]
+        };
         // First: its word pass also tells whether towns or health terms can occur.
         let mentions = self.person.detect(text, &mut hits);
         self.structured.detect(text, digits, &mut hits);

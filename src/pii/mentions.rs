@@ -49,8 +49,10 @@ pub(crate) struct Mentions {
 /// word's last two letters so most words are answered by one bit test.
 #[derive(Debug)]
 pub(crate) struct Tails {
-    /// Last words of the tails (`allergie`, `op`), ASCII-lower-cased.
-    ends: Vec<Box<[u8]>>,
+    /// Last words of the tails (`allergie`, `op`), ASCII-lower-cased, each
+    /// with its [`pair`] (compared first: most words that pass the filter
+    /// end in a common pair such as `en`, shared by few ends).
+    ends: Vec<(usize, Box<[u8]>)>,
     /// One bit per pair of ASCII-lower-cased last bytes of an end.
     pairs: Box<[u64; 1024]>,
 }
@@ -134,7 +136,11 @@ impl Mentions {
 impl Tails {
     fn new(ends: Vec<Box<[u8]>>) -> Self {
         let mut pairs = Box::new([0u64; 1024]);
-        for k in ends.iter().filter_map(|e| pair(e)) {
+        let ends: Vec<(usize, Box<[u8]>)> = ends
+            .into_iter()
+            .filter_map(|e| Some((pair(&e)?, e)))
+            .collect();
+        for (k, _) in &ends {
             pairs[k / 64] |= 1 << (k % 64);
         }
         Self { ends, pairs }
@@ -154,8 +160,10 @@ impl Tails {
             return false;
         };
         self.pairs[k / 64] & (1 << (k % 64)) != 0
-            && self.ends.iter().any(|e| {
-                word.len() >= e.len() && word[word.len() - e.len()..].eq_ignore_ascii_case(e)
+            && self.ends.iter().any(|(p, e)| {
+                *p == k
+                    && word.len() >= e.len()
+                    && word[word.len() - e.len()..].eq_ignore_ascii_case(e)
             })
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
-use super::text::{FastHash, lower_fast};
+use super::text::{FastHash, HIGH, ascii_letters, eight_bytes, lower_fast};
 use super::{Hit, Label};
 
 /// The person-name detector.
@@ -153,6 +153,12 @@ impl Persons {
     fn name_at(&self, text: &str, w: Word, prev: [Prev; 2]) -> Option<(usize, f32)> {
         let s = w.start;
         if w.stop || w.end - w.start < 2 {
+            return None;
+        }
+        // A lower-case word outside the gazetteers can only follow an
+        // honorific or title (see `possible` below); most words end here.
+        let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);
+        if !(w.first || w.last || w.capital || after_honorific) {
             return None;
         }
         let slot = slot(text, s, prev);
@@ -326,6 +332,14 @@ fn read_word(
     let b = text.as_bytes();
     let mut i = from;
     let start = loop {
+        // Eight bytes at a time over ASCII non-letters (spaces, digits …).
+        if let Some(chunk) = eight_bytes(b, i) {
+            let skip = ((ascii_letters(chunk) | chunk) & HIGH).trailing_zeros() as usize / 8;
+            i += skip;
+            if skip == 8 {
+                continue;
+            }
+        }
         let c = *b.get(i)?;
         if c.is_ascii_alphabetic() {
             break i;
@@ -341,7 +355,26 @@ fn read_word(
         i += len;
     };
     let (mut end, mut joined, mut n, mut ascii) = (start, false, 0, true);
-    while let Some(&c) = b.get(end) {
+    loop {
+        // Eight bytes at a time through runs of ASCII letters.
+        if let Some(chunk) = eight_bytes(b, end) {
+            let (run, lower) = ascii_letter_run(chunk);
+            let lower = lower.to_le_bytes();
+            if let Some(d) = buf.get_mut(n..n + 8) {
+                d.copy_from_slice(&lower);
+            } else if let Some(d) = buf.get_mut(n..) {
+                // The buffer's last few bytes (a word too long for it).
+                let k = d.len().min(8);
+                d[..k].copy_from_slice(&lower[..k]);
+            }
+            (n, end) = (n + run, end + run);
+            if run == 8 {
+                continue;
+            }
+        }
+        let Some(&c) = b.get(end) else {
+            break;
+        };
         if c.is_ascii_alphabetic() {
             if let Some(d) = buf.get_mut(n) {
                 *d = c.to_ascii_lowercase();
@@ -378,6 +411,14 @@ fn read_word(
         end += len;
     }
     Some((start, end, joined, ascii.then_some(n)))
+}
+
+/// The number of leading ASCII letters in `chunk` (see [`eight_bytes`]),
+/// and `chunk` with those letters lower-cased.
+fn ascii_letter_run(chunk: u64) -> (usize, u64) {
+    let letters = ascii_letters(chunk);
+    let run = (!letters & HIGH).trailing_zeros() as usize / 8;
+    (run, chunk | letters >> 2)
 }
 
 /// The lower-cased UTF-8 of the letter at byte `i` if it is one of

@@ -83,6 +83,27 @@ fn text_without_personal_data_gives_no_findings() {
 }
 
 #[test]
+fn gated_patterns_still_run_on_digits_of_other_scripts() {
+    // No ASCII digit: the gate word pass must still run for `\d`.
+    let f = engine().detect("Ich bin im ١٢. SSW und müde");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].label, f[0].start, f[0].end),
+        (Label::HealthInfo, 8, 18)
+    );
+    assert!(!text::any_digit("Keine Ziffer, nur Wörter, Grüße", 0));
+    assert!(text::any_digit("im ١٢.", 0));
+}
+
+#[test]
+fn every_non_ascii_decimal_digit_starts_at_or_above_the_any_digit_bound() {
+    let digit = regex::Regex::new(r"^\d$").unwrap();
+    let first = ('\u{80}'..=char::MAX).find(|c| digit.is_match(&c.to_string()));
+    assert_eq!(first, Some('\u{660}'));
+    assert_eq!('\u{660}'.to_string().as_bytes()[0], 0xD9);
+}
+
+#[test]
 fn every_operator_transforms_as_documented() {
     let text = "IBAN DE89 3704 0044 0532 0130 00 bitte";
     let found = engine().detect(text);

@@ -101,6 +101,44 @@ pub(crate) fn ascii_digits(text: &str) -> usize {
     text.bytes().filter(u8::is_ascii_digit).count()
 }
 
+/// False only if no Unicode `\d` can match in `text`: `ascii_digits` (its
+/// count of ASCII digits) is zero and no byte starts a character at or
+/// above U+0660, the first decimal digit outside ASCII (Arabic-Indic zero,
+/// UTF-8 `D9 A0`). A byte scan, so umlauts (`C3 …`) do not count.
+pub(crate) fn any_digit(text: &str, ascii_digits: usize) -> bool {
+    ascii_digits > 0 || text.bytes().any(|b| b >= 0xD9)
+}
+
+/// The high bit of every byte of a word read eight bytes at a time.
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// One in every byte of a word.
+const EACH: u64 = 0x0101_0101_0101_0101;
+
+/// The eight bytes at `i` as one little-endian word (the first byte is the
+/// lowest), if there are eight.
+pub(crate) fn eight_bytes(b: &[u8], i: usize) -> Option<u64> {
+    let chunk = b.get(i..i.checked_add(8)?)?;
+    Some(u64::from_le_bytes(chunk.try_into().ok()?))
+}
+
+/// The high bit set in every byte of `chunk` that lies in `lo..=hi` (ASCII
+/// bounds). Byte-parallel: no byte carries into the next, since the sums
+/// are taken over the low seven bits; a byte with its high bit set is never
+/// in range.
+fn ascii_range(chunk: u64, lo: u8, hi: u8) -> u64 {
+    let low7 = chunk & !HIGH;
+    let at_least_lo = low7 + u64::from(0x80 - lo) * EACH;
+    let past_hi = low7 + u64::from(0x80 - hi - 1) * EACH;
+    at_least_lo & !past_hi & !chunk & HIGH
+}
+
+/// The high bit set in every byte of `chunk` that is an ASCII letter
+/// (folded to lower case, it lies in `a..=z`).
+pub(crate) fn ascii_letters(chunk: u64) -> u64 {
+    ascii_range(chunk | (0x20 * EACH), b'a', b'z')
+}
+
 /// The maximal runs of ASCII digits in `text`, as byte ranges, each with
 /// whether it sits at an ASCII word boundary on the left (`\b` of a
 /// `(?-u)` pattern before its first digit).
@@ -201,9 +239,10 @@ pub(crate) fn lower_fast<'a>(word: &str, buf: &'a mut [u8; 64]) -> Option<&'a [u
     Some(dst)
 }
 
-/// A small, fast (FxHash-style) hasher for the built-in word tables. The
-/// keys are compiled in, not attacker-chosen, so DoS-resistant hashing buys
-/// nothing here.
+/// A small, fast hasher for the built-in word tables: one folded multiply
+/// per eight bytes, and one for the rest of a word. The keys are compiled
+/// in, not attacker-chosen (a lookup never adds one), so DoS-resistant
+/// hashing buys nothing here.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct FastHasher(u64);
 
@@ -216,17 +255,48 @@ impl std::hash::Hasher for FastHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+            self.add(u64::from_le_bytes(w));
         }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
+        // The tail (most words are shorter than eight bytes) in one step,
+        // read without a loop: two overlapping four-byte halves, or the
+        // first, middle and last byte.
+        let tail = chunks.remainder();
+        let n = tail.len();
+        let word = match n {
+            0 => return,
+            1..=3 => {
+                u64::from(tail[0]) | u64::from(tail[n / 2]) << 8 | u64::from(tail[n - 1]) << 16
+            }
+            _ => le32(&tail[..4]) | le32(&tail[n - 4..]) << 32,
+        };
+        self.add(word);
     }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+impl FastHasher {
+    /// Mixes in one word: a folded multiply (both halves of the 128-bit
+    /// product), so every input bit reaches the low bits that pick the
+    /// bucket and the high bits the table tags with.
+    fn add(&mut self, word: u64) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let product = u128::from(self.0 ^ word) * u128::from(K);
+        self.0 = product as u64 ^ (product >> 64) as u64;
+    }
+}
+
+/// Four bytes as a little-endian number (`bytes` has exactly four).
+fn le32(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(bytes);
+    u64::from(u32::from_le_bytes(w))
 }
 
 #[cfg(test)]
@@ -270,6 +340,53 @@ mod tests {
                 "{hay}"
             );
         }
+    }
+
+    #[test]
+    fn byte_parallel_classes_match_byte_by_byte() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut chunk = *b"aZ0_9Ab-";
+                chunk[at] = b;
+                let word = u64::from_le_bytes(chunk);
+                for (k, &c) in chunk.iter().enumerate() {
+                    let high = |mask: u64| mask >> (8 * k + 7) & 1 == 1;
+                    assert_eq!(high(ascii_letters(word)), c.is_ascii_alphabetic(), "{c:#x}");
+                    assert_eq!(high(ascii_range(word, b'0', b'9')), c.is_ascii_digit());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_hasher_reads_every_byte_of_short_words() {
+        use std::hash::BuildHasher;
+        let words = [
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "abc",
+            "bbc",
+            "acc",
+            "abb",
+            "abcd",
+            "abce",
+            "xbcd",
+            "abcde",
+            "abcdf",
+            "abzde",
+            "abcdefg",
+            "abcxefg",
+            "abcdefgh",
+            "abcdefgha",
+            "abcdefghb",
+        ];
+        let hashes: std::collections::HashSet<u64> = words
+            .iter()
+            .map(|w| FastHash::default().hash_one(w.as_bytes()))
+            .collect();
+        assert_eq!(hashes.len(), words.len());
     }
 
     #[test]

@@ -23,6 +23,21 @@ fn common_words_that_are_names_stay_unflagged_without_a_slot() {
 }
 
 #[test]
+fn ascii_letter_runs_are_counted_and_lower_cased_byte_by_byte() {
+    for b in 0..=255u8 {
+        for at in 0..8 {
+            let mut chunk = *b"AbCdEfGh";
+            chunk[at] = b;
+            let (run, lower) = ascii_letter_run(u64::from_le_bytes(chunk));
+            let want = if b.is_ascii_alphabetic() { 8 } else { at };
+            assert_eq!(run, want, "byte {b:#x} at {at}");
+            let lower = lower.to_le_bytes();
+            assert_eq!(&lower[..run], &chunk.to_ascii_lowercase()[..run]);
+        }
+    }
+}
+
+#[test]
 fn latin1_letters_lower_case_like_char_to_lowercase() {
     for c in '\u{80}'..='\u{FF}' {
         let mut utf8 = [0u8; 2];
@@ -75,10 +90,16 @@ proptest! {
     /// as finding a word and then lower-casing it.
     #[test]
     fn read_word_matches_next_word_and_lower_fast(
-        text in r"[a-zA-ZäöüÄÖÜßẞàÞþ×÷ſİ\u{212a}µª0-9 \-'’.,😀\n]{0,40}",
+        text in r"[a-zA-ZäöüÄÖÜßẞàÞþ×÷ſİ\u{212a}µªṡａ0-9 \-'’.,@\[`{😀\n]{0,40}",
         long in 0..70usize,
+        run in 0..70usize,
     ) {
-        let text = format!("{text} {} {text}", "ä".repeat(long / 2) + &"x".repeat(long % 3));
+        // Long ASCII runs reach the eight-bytes-at-a-time path.
+        let ascii: String = "aBcDeFgHiZzA".chars().cycle().take(run).collect();
+        let text = format!(
+            "{text} {} {text}{ascii}-{ascii}, 0049 170 {text}",
+            "ä".repeat(long / 2) + &"x".repeat(long % 3)
+        );
         let (mut a, mut b) = (0, 0);
         let mut buf = [0u8; 64];
         loop {
