@@ -328,45 +328,11 @@ fn read_word(
     from: usize,
     buf: &mut [u8; 64],
 ) -> Option<(usize, usize, bool, Option<usize>)> {
-    text.get(from..)?;
+    let start = word_start(text, from)?;
     let b = text.as_bytes();
-    let mut i = from;
-    let start = loop {
-        // Eight bytes at a time over ASCII non-letters (spaces, digits …).
-        if let Some(chunk) = eight_bytes(b, i) {
-            let skip = ((ascii_letters(chunk) | chunk) & HIGH).trailing_zeros() as usize / 8;
-            i += skip;
-            if skip == 8 {
-                continue;
-            }
-        }
-        let c = *b.get(i)?;
-        if c.is_ascii_alphabetic() {
-            break i;
-        }
-        if c.is_ascii() {
-            i += 1;
-            continue;
-        }
-        let (c, len) = char_at(text, i)?;
-        if c.is_alphabetic() {
-            break i;
-        }
-        i += len;
-    };
     let (mut end, mut joined, mut n, mut ascii) = (start, false, 0, true);
     loop {
-        // Eight bytes at a time through runs of ASCII letters.
-        if let Some(chunk) = eight_bytes(b, end) {
-            let (run, lower) = ascii_letter_run(chunk);
-            let lower = lower.to_le_bytes();
-            if let Some(d) = buf.get_mut(n..n + 8) {
-                d.copy_from_slice(&lower);
-            } else if let Some(d) = buf.get_mut(n..) {
-                // The buffer's last few bytes (a word too long for it).
-                let k = d.len().min(8);
-                d[..k].copy_from_slice(&lower[..k]);
-            }
+        if let Some(run) = lower_ascii_run(b, end, buf, n) {
             (n, end) = (n + run, end + run);
             if run == 8 {
                 continue;
@@ -411,6 +377,53 @@ fn read_word(
         end += len;
     }
     Some((start, end, joined, ascii.then_some(n)))
+}
+
+/// Where the next word starts at or after `from`: the first letter.
+/// Skips ASCII non-letters (spaces, digits …) eight bytes at a time.
+fn word_start(text: &str, from: usize) -> Option<usize> {
+    text.get(from..)?;
+    let b = text.as_bytes();
+    let mut i = from;
+    loop {
+        if let Some(chunk) = eight_bytes(b, i) {
+            let skip = ((ascii_letters(chunk) | chunk) & HIGH).trailing_zeros() as usize / 8;
+            i += skip;
+            if skip == 8 {
+                continue;
+            }
+        }
+        let c = *b.get(i)?;
+        if c.is_ascii_alphabetic() {
+            return Some(i);
+        }
+        if c.is_ascii() {
+            i += 1;
+            continue;
+        }
+        let (c, len) = char_at(text, i)?;
+        if c.is_alphabetic() {
+            return Some(i);
+        }
+        i += len;
+    }
+}
+
+/// Reads the run of ASCII letters at byte `at`, up to eight, lower-cased
+/// into `buf` from index `n` (as far as it fits); returns its length, or
+/// `None` if fewer than eight bytes are left (the caller reads those one
+/// by one). Bytes of `buf` past the run may be overwritten.
+fn lower_ascii_run(b: &[u8], at: usize, buf: &mut [u8; 64], n: usize) -> Option<usize> {
+    let (run, lower) = ascii_letter_run(eight_bytes(b, at)?);
+    let lower = lower.to_le_bytes();
+    if let Some(d) = buf.get_mut(n..n + 8) {
+        d.copy_from_slice(&lower);
+    } else if let Some(d) = buf.get_mut(n..) {
+        // The buffer's last few bytes (a word too long for it).
+        let k = d.len().min(8);
+        d[..k].copy_from_slice(&lower[..k]);
+    }
+    Some(run)
 }
 
 /// The number of leading ASCII letters in `chunk` (see [`eight_bytes`]),
