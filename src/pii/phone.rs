@@ -1,15 +1,17 @@
-//! Phone numbers: a permissive candidate regex for the written forms people
-//! use, validated against libphonenumber metadata (`phonenumber` crate,
-//! default region DE). Order, invoice and product context rejects numbers
-//! that are valid by shape but are references.
+//! Phone numbers: a permissive candidate pattern for the written forms
+//! people use (matched by hand, see [`candidates`]), validated against
+//! libphonenumber metadata (`phonenumber` crate, default region DE). Order,
+//! invoice and product context rejects numbers that are valid by shape but
+//! are references.
 
 use phonenumber::country;
 use regex::Regex;
 
 use super::structured::{NEGATIVE_CONTEXT, context_score};
-use super::text::{Words, before, next_char, prev_char};
+use super::text::{Words, before, next_char, non_ascii_digit, prev_char};
 use super::{Hit, Label};
 
+mod candidates;
 mod dialplan;
 
 /// The phone-number detector.
@@ -24,14 +26,8 @@ pub(crate) struct Phones {
 
 impl Phones {
     pub(crate) fn new() -> Result<Self, regex::Error> {
-        let candidate = Regex::new(
-            r"(?x)
-            (?: (?:\+|00)\d{1,3}[\ \-/.]?(?:\(0\)[\ ]?)? (?:\(\d{1,5}\)|\d{1,5})
-              | \(0\d{1,5}\) | 0\d{1,5} )
-            (?:[\ \-/.]?\d{1,8}){1,5}",
-        )?;
         Ok(Self {
-            candidate,
+            candidate: Regex::new(CANDIDATE)?,
             plans: dialplan::DialPlans::new()?,
         })
     }
@@ -43,8 +39,7 @@ impl Phones {
             return;
         }
         let earlier = out.len();
-        for m in self.candidate.find_iter(text) {
-            let (start, mut end) = (m.start(), m.end());
+        for (start, mut end) in self.candidates(text) {
             if prev_char(text, start).is_some_and(|c| c.is_alphanumeric() || c == '+') {
                 continue;
             }
@@ -74,6 +69,16 @@ impl Phones {
         }
     }
 
+    /// The candidate matches: found by hand, or by the regex when the text
+    /// may hold decimal digits outside ASCII (see [`candidates`]).
+    fn candidates<'t>(&'t self, text: &'t str) -> Candidates<'t> {
+        if non_ascii_digit(text) {
+            Candidates::Regex(self.candidate.find_iter(text))
+        } else {
+            Candidates::Bytes(candidates::find_iter(text))
+        }
+    }
+
     fn score(&self, text: &str, start: usize, end: usize) -> Option<f32> {
         if next_char(text, end).is_some_and(|c| c.is_alphanumeric()) {
             return None;
@@ -96,6 +101,30 @@ impl Phones {
         self.plans
             .valid(raw)
             .unwrap_or_else(|| parse_and_validate(raw))
+    }
+}
+
+/// The candidate pattern: the written forms people use, loosely; the dial
+/// plans decide. [`candidates`] matches it by hand.
+const CANDIDATE: &str = r"(?x)
+    (?: (?:\+|00)\d{1,3}[\ \-/.]?(?:\(0\)[\ ]?)? (?:\(\d{1,5}\)|\d{1,5})
+      | \(0\d{1,5}\) | 0\d{1,5} )
+    (?:[\ \-/.]?\d{1,8}){1,5}";
+
+/// Candidate byte ranges from one of the two matchers.
+enum Candidates<'t> {
+    Regex(regex::Matches<'t, 't>),
+    Bytes(candidates::Iter<'t>),
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        match self {
+            Self::Regex(m) => m.next().map(|m| (m.start(), m.end())),
+            Self::Bytes(b) => b.next(),
+        }
     }
 }
 

@@ -92,15 +92,21 @@ fn gated_patterns_still_run_on_digits_of_other_scripts() {
         (Label::HealthInfo, 8, 18)
     );
     assert!(!text::any_digit("Keine Ziffer, nur Wörter, Grüße", 0));
+    assert!(!text::any_digit("„Preis“ – 5 € 😀 ½ ²", 0));
     assert!(text::any_digit("im ١٢.", 0));
 }
 
 #[test]
-fn every_non_ascii_decimal_digit_starts_at_or_above_the_any_digit_bound() {
+fn every_non_ascii_decimal_digit_is_seen_by_non_ascii_digit() {
     let digit = regex::Regex::new(r"^\d$").unwrap();
-    let first = ('\u{80}'..=char::MAX).find(|c| digit.is_match(&c.to_string()));
-    assert_eq!(first, Some('\u{660}'));
+    let non_ascii: Vec<char> = ('\u{80}'..=char::MAX)
+        .filter(|c| digit.is_match(&c.to_string()))
+        .collect();
+    assert_eq!(non_ascii.first(), Some(&'\u{660}'));
     assert_eq!('\u{660}'.to_string().as_bytes()[0], 0xD9);
+    for c in non_ascii {
+        assert!(text::non_ascii_digit(&format!("ab € {c} cd")), "{c:?}");
+    }
 }
 
 #[test]
