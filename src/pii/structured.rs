@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use regex::Regex;
 
 use super::checks;
-use super::text::{Words, ascii_word, before, compact, isolated, next_char, prev_char};
+use super::text::{Words, ascii_word, before, compact, find_digit, isolated, next_char, prev_char};
 use super::{Hit, Label};
 
 /// Compiled regexes for the structured identifiers.
@@ -267,7 +267,7 @@ impl Structured {
 #[derive(Clone, Copy, Debug, Default)]
 struct Shape {
     at: bool,
-    /// `:` occurs at least twice (IPv6).
+    /// How often `:` occurs, counted up to two (IPv6 needs two).
     colons: u8,
     /// Occurrences of digit `.` digit (IPv4 needs three).
     dotted_digits: u8,
@@ -291,21 +291,21 @@ struct Shape {
 
 impl Shape {
     /// Visits only the words that hold a digit (every flag but `at` and
-    /// `colons` needs one), found by a plain search for the next digit;
-    /// `@` and `:` are counted over the whole text.
+    /// `colons` needs one), found by a search for the next digit eight
+    /// bytes at a time; `@` and `:` are looked for with `memchr`.
     fn of(text: &str) -> Self {
         let b = text.as_bytes();
-        let colons = b.iter().filter(|&&c| c == b':').count();
+        let colons = memchr::memchr_iter(b':', b).take(2).count();
         let mut p = Self {
-            at: b.contains(&b'@'),
+            at: memchr::memchr(b'@', b).is_some(),
             colons: u8::try_from(colons).unwrap_or(u8::MAX),
             ..Self::default()
         };
         // End and length of the previous digit run.
         let mut prev = (0, 0);
         let mut i = 0;
-        while let Some(d) = b[i..].iter().position(u8::is_ascii_digit) {
-            let mut word = i + d;
+        while let Some(digit) = find_digit(b, i) {
+            let mut word = digit;
             while word > i && ascii_word(b[word - 1]) {
                 word -= 1;
             }
