@@ -205,6 +205,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The gate is sound: wherever the pattern matches, it is open.
+        #[test]
+        fn the_shape_gate_is_open_wherever_the_pattern_matches(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "B", "AB", "HH", "Ü", "x", "-", " ", "1", "0", "12", "7E", "é", "\n",
+                ]),
+                0..14,
+            )
+        ) {
+            let text = parts.concat();
+            if let Ok(p) = Plates::new() {
+                let matched = p.candidate.is_match(&text);
+                proptest::prop_assert!(!matched || upper_plate_shape(text.as_bytes()), "{}", text);
+            }
+        }
+    }
+
     #[test]
     fn codes_that_are_not_plates_are_ignored() {
         assert!(found("Code SKU-BLK-42 und JOB-2025-117").is_empty());

@@ -96,4 +96,30 @@ proptest::proptest! {
         let got: Vec<(usize, usize)> = out.iter().map(|h| (h.start, h.end)).collect();
         proptest::prop_assert_eq!(got, uk_street_oracle(&text));
     }
+
+    /// The street gate is sound: wherever the street pattern matches, it
+    /// is open.
+    #[test]
+    fn the_street_gate_is_open_wherever_the_pattern_matches(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "Hauptstraße", "Am Markt", "str.", "weg", "An der ", "Ring", "x", "-", ".",
+                " ", "\u{a0}", "\u{3000}", "1", "12", "4a", "/", "ä", "\n",
+            ]),
+            0..12,
+        )
+    ) {
+        let text = parts.concat();
+        if let Some(p) = places() {
+            let matched = p.street.is_match(&text);
+            proptest::prop_assert!(!matched || number_after_word(&text), "{}", text);
+        }
+    }
+}
+
+#[test]
+fn the_street_gate_stays_shut_without_a_number_after_a_word() {
+    for text in ["", "7", "Bestellung: 4711", "Preis (12)", "3 + 4", "Raum 1"] {
+        assert_eq!(number_after_word(text), text == "Raum 1", "{text}");
+    }
 }
