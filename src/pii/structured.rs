@@ -7,7 +7,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use regex::Regex;
 
 use super::checks;
-use super::text::{Words, ascii_word, before, compact, find_digit, isolated, next_char, prev_char};
+use super::text::{
+    Words, ascii_word, before, compact, digit_run, find_digit, isolated, next_char, prev_char,
+};
 use super::{Hit, Label};
 
 /// Compiled regexes for the structured identifiers.
@@ -330,10 +332,8 @@ impl Shape {
                 continue;
             }
             let run = i;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            let len = i - run;
+            let len = digit_run(b, run);
+            i += len;
             word_digits += len;
             self.digit_runs |= 1 << len.min(63);
             let (prev_end, prev_len) = *prev;

@@ -199,6 +199,13 @@ pub(crate) fn find_digit(b: &[u8], from: usize) -> Option<usize> {
     tail.iter().position(u8::is_ascii_digit).map(|k| i + k)
 }
 
+/// The length of the run of ASCII digits at byte `at` (0 past the end).
+pub(crate) fn digit_run(b: &[u8], at: usize) -> usize {
+    b.get(at..).map_or(0, |rest| {
+        rest.iter().take_while(|c| c.is_ascii_digit()).count()
+    })
+}
+
 /// The maximal runs of ASCII digits in `text`, as byte ranges, each with
 /// whether it sits at an ASCII word boundary on the left (`\b` of a
 /// `(?-u)` pattern before its first digit).
@@ -207,10 +214,7 @@ pub(crate) fn digit_runs(text: &str) -> impl Iterator<Item = (usize, usize, bool
     let mut i = 0;
     std::iter::from_fn(move || {
         if let Some(start) = find_digit(b, i) {
-            i = start;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
+            i = start + digit_run(b, start);
             let boundary = start == 0 || !ascii_word(b[start - 1]);
             return Some((start, i, boundary));
         }
@@ -356,6 +360,22 @@ fn le32(bytes: &[u8]) -> u64 {
     u64::from(u32::from_le_bytes(w))
 }
 
+/// `template` with each byte value put at each of its eight positions in
+/// turn: `(chunk, byte, position)`, for exhaustive tests of the
+/// eight-bytes-at-a-time helpers.
+#[cfg(test)]
+pub(crate) fn every_byte_at_every_position(
+    template: [u8; 8],
+) -> impl Iterator<Item = ([u8; 8], u8, usize)> {
+    (0..=255u8).flat_map(move |b| {
+        (0..8).map(move |at| {
+            let mut chunk = template;
+            chunk[at] = b;
+            (chunk, b, at)
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -419,17 +439,13 @@ mod tests {
 
     #[test]
     fn byte_parallel_classes_match_byte_by_byte() {
-        for b in 0..=255u8 {
-            for at in 0..8 {
-                let mut chunk = *b"aZ0_9Ab-";
-                chunk[at] = b;
-                let word = u64::from_le_bytes(chunk);
-                for (k, &c) in chunk.iter().enumerate() {
-                    let high = |mask: u64| mask >> (8 * k + 7) & 1 == 1;
-                    assert_eq!(high(ascii_letters(word)), c.is_ascii_alphabetic(), "{c:#x}");
-                    assert_eq!(high(ascii_range(word, b'0', b'9')), c.is_ascii_digit());
-                    assert_eq!(high(bytes_from_d9(word)), c >= 0xD9, "{c:#x}");
-                }
+        for (chunk, _, _) in every_byte_at_every_position(*b"aZ0_9Ab-") {
+            let word = u64::from_le_bytes(chunk);
+            for (k, &c) in chunk.iter().enumerate() {
+                let high = |mask: u64| mask >> (8 * k + 7) & 1 == 1;
+                assert_eq!(high(ascii_letters(word)), c.is_ascii_alphabetic(), "{c:#x}");
+                assert_eq!(high(ascii_range(word, b'0', b'9')), c.is_ascii_digit());
+                assert_eq!(high(bytes_from_d9(word)), c >= 0xD9, "{c:#x}");
             }
         }
     }

@@ -1,3 +1,4 @@
+use super::super::text::every_byte_at_every_position;
 use super::*;
 
 fn found(text: &str) -> Vec<&str> {
@@ -24,16 +25,12 @@ fn common_words_that_are_names_stay_unflagged_without_a_slot() {
 
 #[test]
 fn ascii_letter_runs_are_counted_and_lower_cased_byte_by_byte() {
-    for b in 0..=255u8 {
-        for at in 0..8 {
-            let mut chunk = *b"AbCdEfGh";
-            chunk[at] = b;
-            let (run, lower) = ascii_letter_run(u64::from_le_bytes(chunk));
-            let want = if b.is_ascii_alphabetic() { 8 } else { at };
-            assert_eq!(run, want, "byte {b:#x} at {at}");
-            let lower = lower.to_le_bytes();
-            assert_eq!(&lower[..run], &chunk.to_ascii_lowercase()[..run]);
-        }
+    for (chunk, b, at) in every_byte_at_every_position(*b"AbCdEfGh") {
+        let (run, lower) = ascii_letter_run(u64::from_le_bytes(chunk));
+        let want = if b.is_ascii_alphabetic() { 8 } else { at };
+        assert_eq!(run, want, "byte {b:#x} at {at}");
+        let lower = lower.to_le_bytes();
+        assert_eq!(&lower[..run], &chunk.to_ascii_lowercase()[..run]);
     }
 }
 

@@ -16,16 +16,11 @@
 //! is ASCII, and in UTF-8 an ASCII byte is always a whole character, so
 //! matching bytes matches characters. A property test compares both.
 
+use super::super::text::digit_run;
+
 /// The pattern's separator class `[\ \-/.]`.
 fn separator(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'/' | b'.')
-}
-
-/// The length of the run of ASCII digits at `at`.
-fn digits(b: &[u8], at: usize) -> usize {
-    b.get(at..).map_or(0, |rest| {
-        rest.iter().take_while(|c| c.is_ascii_digit()).count()
-    })
 }
 
 fn digit_at(b: &[u8], at: usize) -> bool {
@@ -83,7 +78,7 @@ fn match_at(b: &[u8], start: usize) -> Option<usize> {
 /// After `+` or `00`: `\d{1,3}[sep]?(?:\(0\)[\ ]?)?(?:\(\d{1,5}\)|\d{1,5})`,
 /// then the groups. Each optional part is tried taken first, then left out.
 fn international(b: &[u8], at: usize) -> Option<usize> {
-    for code in (1..=digits(b, at).min(3)).rev() {
+    for code in (1..=digit_run(b, at).min(3)).rev() {
         let after_code = at + code;
         let sep = b.get(after_code).is_some_and(|&c| separator(c));
         for after_sep in [after_code + 1, after_code]
@@ -112,7 +107,7 @@ fn trunk_zero(b: &[u8], at: usize) -> [Option<usize>; 3] {
 /// `(?:\(\d{1,5}\)|\d{1,5})` at `at`, then the groups.
 fn area(b: &[u8], at: usize) -> Option<usize> {
     if b.get(at) == Some(&b'(') {
-        let n = digits(b, at + 1);
+        let n = digit_run(b, at + 1);
         if (1..=5).contains(&n)
             && b.get(at + 1 + n) == Some(&b')')
             && let Some(end) = groups(b, at + 2 + n)
@@ -120,7 +115,7 @@ fn area(b: &[u8], at: usize) -> Option<usize> {
             return Some(end);
         }
     }
-    (1..=digits(b, at).min(5))
+    (1..=digit_run(b, at).min(5))
         .rev()
         .find_map(|n| groups(b, at + n))
 }
@@ -130,14 +125,14 @@ fn area_in_parentheses(b: &[u8], start: usize) -> Option<usize> {
     if b.get(start + 1) != Some(&b'0') {
         return None;
     }
-    let n = digits(b, start + 2);
+    let n = digit_run(b, start + 2);
     let closed = (1..=5).contains(&n) && b.get(start + 2 + n) == Some(&b')');
     closed.then(|| groups(b, start + 3 + n)).flatten()
 }
 
 /// `0\d{1,5}` at `start` (a `0`), then the groups.
 fn national(b: &[u8], start: usize) -> Option<usize> {
-    (1..=digits(b, start + 1).min(5))
+    (1..=digit_run(b, start + 1).min(5))
         .rev()
         .find_map(|n| groups(b, start + 1 + n))
 }
@@ -155,7 +150,7 @@ fn groups(b: &[u8], mut at: usize) -> Option<usize> {
         } else {
             break;
         };
-        at = first_digit + digits(b, first_digit).min(8);
+        at = first_digit + digit_run(b, first_digit).min(8);
         end = Some(at);
     }
     end
