@@ -7,10 +7,12 @@
 //! a known town / street. Towns: the word(s) after a postcode, or a gazetteer
 //! town after a residence phrase (`wohne in`, `Grüße aus`, `born in`).
 
+mod gate;
+
 use regex::Regex;
 
 use super::gazetteer::Gazetteer;
-use super::text::{Words, ascii_word, before, digit_runs, isolated, next_char, prev_char};
+use super::text::{DigitRunList, Words, ascii_word, before, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
 /// The address detectors.
@@ -20,6 +22,7 @@ pub(crate) struct Places {
     uk_street: Regex,
     uk_zip: Regex,
     cities: Gazetteer,
+    street_gate: gate::StreetGate,
 }
 
 // === impl Places ===
@@ -41,6 +44,7 @@ impl Places {
             )?,
             uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
             cities: Gazetteer::from_lines(CITIES)?,
+            street_gate: gate::StreetGate::new(),
         })
     }
 
@@ -51,11 +55,13 @@ impl Places {
     pub(crate) fn detect(&self, text: &str, digits: usize, town_word: bool, out: &mut Vec<Hit>) {
         let first = out.len();
         if digits > 0 {
-            if number_after_word(text) {
+            // Read by the street gate, the UK streets and the postcodes.
+            let runs = DigitRunList::of(text);
+            if self.street_gate.street_possible(text, &runs) {
                 self.streets(text, out);
             }
-            self.uk_streets(text, out);
-            self.zips(text, first, out);
+            self.uk_streets(text, &runs, out);
+            self.zips(text, &runs, first, out);
         }
         if town_word {
             self.context_cities(text, out);
@@ -94,9 +100,9 @@ impl Places {
     /// street can start, so most texts are never scanned by a regex. The
     /// result equals an unanchored left-to-right search: every match starts
     /// at one of [`uk_house_numbers`], and the search resumes after a match.
-    fn uk_streets(&self, text: &str, out: &mut Vec<Hit>) {
+    fn uk_streets(&self, text: &str, runs: &DigitRunList<'_>, out: &mut Vec<Hit>) {
         let mut resume = 0;
-        for start in uk_house_numbers(text) {
+        for start in uk_house_numbers(text, runs) {
             if start < resume {
                 continue;
             }
@@ -108,8 +114,8 @@ impl Places {
         }
     }
 
-    fn zips(&self, text: &str, first: usize, out: &mut Vec<Hit>) {
-        for (start, end) in zip_candidates(text) {
+    fn zips(&self, text: &str, runs: &DigitRunList<'_>, first: usize, out: &mut Vec<Hit>) {
+        for (start, end) in zip_candidates(text, runs) {
             let five = end - start == 5;
             let after_ref = text[..start].ends_with(['-', '#', '/', '.', ':']);
             if five && !plausible_plz(&text[start..end]) || !isolated(text, start, end) || after_ref
@@ -193,28 +199,16 @@ impl Places {
     }
 }
 
-/// True if some digit follows a letter, `.` or `-`, directly or after one
-/// space: the only way a German street name can meet its house number.
-/// Non-ASCII bytes count as letters (or Unicode spaces).
-fn number_after_word(text: &str) -> bool {
-    let b = text.as_bytes();
-    let wordish = |c: u8| c.is_ascii_alphabetic() || matches!(c, b'.' | b'-') || !c.is_ascii();
-    (1..b.len()).any(|i| {
-        b[i].is_ascii_digit()
-            && (wordish(b[i - 1])
-                || (i >= 2
-                    && (b[i - 1].is_ascii_whitespace() || !b[i - 1].is_ascii())
-                    && wordish(b[i - 2])))
-    })
-}
-
 /// Where a UK street (`14 Harrow Road`) can start: a run of one to four
 /// ASCII digits at an ASCII word boundary, followed by whitespace (ASCII
 /// `\t`–`\r` or space, or any non-ASCII byte, which may start a Unicode
 /// space).
-fn uk_house_numbers(text: &str) -> impl Iterator<Item = usize> + '_ {
+fn uk_house_numbers<'a>(
+    text: &'a str,
+    runs: &'a DigitRunList<'a>,
+) -> impl Iterator<Item = usize> + 'a {
     let b = text.as_bytes();
-    digit_runs(text).filter_map(move |(start, end, boundary)| {
+    runs.iter().filter_map(move |(start, end, boundary)| {
         let space = b
             .get(end)
             .is_some_and(|&c| matches!(c, b' ' | b'\t'..=b'\r') || !c.is_ascii());
@@ -261,9 +255,12 @@ fn not_a_house_number(text: &str, end: usize) -> bool {
 
 /// Maximal runs of 4–5 ASCII digits between non-word bytes: the
 /// candidates of `\b\d{4,5}\b`, without a regex pass over the text.
-fn zip_candidates(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+fn zip_candidates<'a>(
+    text: &'a str,
+    runs: &'a DigitRunList<'a>,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
     let b = text.as_bytes();
-    digit_runs(text).filter_map(move |(start, end, boundary)| {
+    runs.iter().filter_map(move |(start, end, boundary)| {
         let word_after = b.get(end).is_some_and(|&c| ascii_word(c));
         ((4..=5).contains(&(end - start)) && boundary && !word_after).then_some((start, end))
     })

@@ -5,6 +5,10 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
+mod digits;
+
+pub(crate) use digits::{DigitRunList, digit_run};
+
 /// A fixed list of context words (`bestell`, `telefon`, `geboren am` …),
 /// compiled on first use into one small ASCII-case-insensitive automaton:
 /// a context window is read once, not once per word.
@@ -149,8 +153,16 @@ pub(crate) fn non_ascii_digit(text: &str) -> bool {
 /// The high bit set in every byte of `chunk` from `D9` up: its high bit is
 /// set and its low seven bits reach `59` (adding `27` carries into the high
 /// bit; at most `7F + 27`, so never into the next byte).
-fn bytes_from_d9(chunk: u64) -> u64 {
+pub(crate) fn bytes_from_d9(chunk: u64) -> u64 {
     chunk & ((chunk & !HIGH) + 0x27 * EACH) & HIGH
+}
+
+/// The high bit set in every byte of `chunk` equal to `byte`.
+pub(crate) fn bytes_equal(chunk: u64, byte: u8) -> u64 {
+    let zero = chunk ^ (u64::from(byte) * EACH);
+    // A byte's low seven bits plus 7F carry into its high bit unless they
+    // are all zero; with the byte's own high bit, that marks every non-zero byte.
+    !(((zero & !HIGH) + !HIGH) | zero) & HIGH
 }
 
 /// The high bit of every byte of a word read eight bytes at a time.
@@ -186,41 +198,28 @@ pub(crate) fn ascii_letters(chunk: u64) -> u64 {
 /// The first ASCII digit in `b` at or after byte `from`, found eight bytes
 /// at a time (a byte loop costs about 0.5 ns per byte).
 pub(crate) fn find_digit(b: &[u8], from: usize) -> Option<usize> {
+    find_marked(b, from, |chunk| ascii_range(chunk, b'0', b'9'))
+}
+
+/// The first byte of `b` at or after `from` that `mark` chooses (it sets
+/// the high bit of each chosen byte of a word, as for [`count_marked`]),
+/// read eight bytes at a time.
+pub(crate) fn find_marked(b: &[u8], from: usize, mark: impl Fn(u64) -> u64) -> Option<usize> {
     let mut i = from;
     while let Some(chunk) = eight_bytes(b, i) {
-        let digits = ascii_range(chunk, b'0', b'9');
-        if digits != 0 {
+        let marked = mark(chunk);
+        if marked != 0 {
             // The lowest marked byte is the first (little-endian word).
-            return Some(i + digits.trailing_zeros() as usize / 8);
+            return Some(i + marked.trailing_zeros() as usize / 8);
         }
         i += 8;
     }
-    let tail = b.get(i..)?;
-    tail.iter().position(u8::is_ascii_digit).map(|k| i + k)
-}
-
-/// The length of the run of ASCII digits at byte `at` (0 past the end).
-pub(crate) fn digit_run(b: &[u8], at: usize) -> usize {
-    b.get(at..).map_or(0, |rest| {
-        rest.iter().take_while(|c| c.is_ascii_digit()).count()
-    })
-}
-
-/// The maximal runs of ASCII digits in `text`, as byte ranges, each with
-/// whether it sits at an ASCII word boundary on the left (`\b` of a
-/// `(?-u)` pattern before its first digit).
-pub(crate) fn digit_runs(text: &str) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
-    let b = text.as_bytes();
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        if let Some(start) = find_digit(b, i) {
-            i = start + digit_run(b, start);
-            let boundary = start == 0 || !ascii_word(b[start - 1]);
-            return Some((start, i, boundary));
-        }
-        i = b.len();
-        None
-    })
+    let mut tail = [0u8; 8];
+    let rest = b.get(i..)?;
+    tail[..rest.len()].copy_from_slice(rest);
+    let marked = mark(u64::from_le_bytes(tail));
+    let k = marked.trailing_zeros() as usize / 8;
+    (marked != 0 && k < rest.len()).then_some(i + k)
 }
 
 /// A word byte of a `(?-u)` pattern: ASCII letter, digit or `_`.
@@ -390,6 +389,16 @@ mod tests {
         }
 
         #[test]
+        fn find_marked_finds_the_first_marked_byte(
+            b in proptest::collection::vec(proptest::sample::select(vec![0u8, b'a', 0xC3, 0xC5, 0xD9, 0xF0]), 0..40),
+            from in 0usize..45,
+        ) {
+            let naive = b.iter().enumerate().skip(from).find(|(_, c)| **c >= 0xD9 || **c == 0xC5).map(|(i, _)| i);
+            let lead = |chunk| bytes_from_d9(chunk) | bytes_equal(chunk, 0xC5);
+            prop_assert_eq!(find_marked(&b, from, lead), naive);
+        }
+
+        #[test]
         fn counts_by_the_word_equal_counts_by_the_byte(b in proptest::collection::vec(any::<u8>(), 0..40)) {
             let digits = count_marked(&b, |chunk| ascii_range(chunk, b'0', b'9'));
             prop_assert_eq!(digits, b.iter().filter(|c| c.is_ascii_digit()).count());
@@ -446,6 +455,9 @@ mod tests {
                 assert_eq!(high(ascii_letters(word)), c.is_ascii_alphabetic(), "{c:#x}");
                 assert_eq!(high(ascii_range(word, b'0', b'9')), c.is_ascii_digit());
                 assert_eq!(high(bytes_from_d9(word)), c >= 0xD9, "{c:#x}");
+                for byte in [0x00, 0xC5, 0xFF, b'a'] {
+                    assert_eq!(high(bytes_equal(word, byte)), c == byte, "{c:#x} {byte:#x}");
+                }
             }
         }
     }

@@ -1,0 +1,185 @@
+//! When the German street pattern need not run: a byte-level necessary
+//! condition, checked at each house number instead of a pattern pass over
+//! the whole text.
+//!
+//! Every match of the pattern is a street name followed by `\s?\d{1,4}…`,
+//! and the name ends in one of two ways: with a street suffix (`…straße`,
+//! `…weg`, `Str.`; the words of the `…er Straße` branch are suffixes too),
+//! or with a word of letters and hyphens that follows a preposition and one
+//! whitespace character (`Am Markt`). Its last character is a letter, `.`
+//! or `-`, so the house number's first digit starts a run of digits.
+//! [`StreetGate::street_possible`] checks these endings before every run of
+//! ASCII digits, and nothing else: what it lets through, the pattern
+//! decides. On the development corpus it lets 404 of the 2530 texts with
+//! digits through; the pattern matches in 386.
+//!
+//! The checks compare bytes, blind to the case of ASCII letters and of
+//! `ä`, `ö`, `ü`. What they cannot see makes the answer "yes" without looking
+//! ([`unseen_char`]): digits of other scripts (`\d` matches them), the
+//! Unicode spaces beyond U+00A0, the case partners `K` and `ẞ` of `k` and
+//! `ß` (all at U+0640 or above, first byte `D9` or more), and `ſ`, the long
+//! s that `(?i)` matches for `s`. Such characters are rare, and the bytes
+//! that can start one are found eight bytes at a time.
+
+use super::{STREET_PREPOSITIONS, STREET_SUFFIXES};
+use crate::pii::text::{DigitRunList, bytes_equal, bytes_from_d9, eight_bytes, find_marked};
+
+/// The street-name endings, as masked eight-byte words.
+#[derive(Debug)]
+pub(super) struct StreetGate {
+    suffixes: Vec<Ending>,
+    prepositions: Vec<Ending>,
+}
+
+/// The last (up to) eight bytes of a word, placed where they end an
+/// eight-byte word read from the text (see [`tail`]), and the mask that
+/// compares them: case-blind for ASCII letters and for the second byte of
+/// `ä`, `ö`, `ü` (whose capitals differ from them in bit `0x20` only).
+/// Longer words are compared on their last eight bytes, which lets a few
+/// more texts through and never fewer.
+#[derive(Clone, Copy, Debug)]
+struct Ending {
+    mask: u64,
+    value: u64,
+}
+
+// === impl StreetGate ===
+
+impl StreetGate {
+    pub(super) fn new() -> Self {
+        let endings = |words: &[&str]| words.iter().map(|w| Ending::of(w.as_bytes())).collect();
+        Self {
+            suffixes: endings(STREET_SUFFIXES),
+            prepositions: endings(STREET_PREPOSITIONS),
+        }
+    }
+
+    /// False only if the German street pattern cannot match in `text`.
+    pub(super) fn street_possible(&self, text: &str, runs: &DigitRunList<'_>) -> bool {
+        if unseen_char(text) {
+            return true;
+        }
+        let b = text.as_bytes();
+        runs.iter().any(|(digit, _, _)| {
+            self.name_ends_at(b, digit)
+                || space_before(b, digit).is_some_and(|e| self.name_ends_at(b, e))
+        })
+    }
+
+    /// True if a street name can end at byte `e`: a suffix ends there, or a
+    /// word after a preposition does.
+    fn name_ends_at(&self, b: &[u8], e: usize) -> bool {
+        // Every suffix and every word ends with a letter, `.` or `-`.
+        match b[..e].last() {
+            Some(&c) if c.is_ascii_alphabetic() || c == b'.' || c == b'-' || !c.is_ascii() => {}
+            _ => return false,
+        }
+        if ends_with_any(&self.suffixes, tail(b, e)) {
+            return true;
+        }
+        let start = word_start(&b[..e]);
+        start < e
+            && space_before(b, start).is_some_and(|p| ends_with_any(&self.prepositions, tail(b, p)))
+    }
+}
+
+// === impl Ending ===
+
+impl Ending {
+    fn of(word: &[u8]) -> Self {
+        let last = &word[word.len().saturating_sub(8)..];
+        let (mut mask, mut value) = ([0u8; 8], [0u8; 8]);
+        let from = 8 - last.len();
+        for (k, &c) in last.iter().enumerate() {
+            let umlaut = k > 0 && last[k - 1] == 0xC3 && matches!(c, 0xA4 | 0xB6 | 0xBC);
+            let blind = c.is_ascii_lowercase() || umlaut;
+            mask[from + k] = if blind { !0x20 } else { 0xFF };
+            value[from + k] = if blind { c & !0x20 } else { c };
+        }
+        Self {
+            mask: u64::from_le_bytes(mask),
+            value: u64::from_le_bytes(value),
+        }
+    }
+}
+
+/// True if the bytes in `tail` end with one of `endings`. Every ending is
+/// compared (no early exit), so the loop runs without branches.
+fn ends_with_any(endings: &[Ending], tail: u64) -> bool {
+    endings
+        .iter()
+        .fold(false, |hit, e| hit | (tail & e.mask == e.value))
+}
+
+/// The eight bytes of `b` that end at byte `e` as one little-endian word
+/// (the byte before `e` is the highest), zero-filled below the text's start.
+fn tail(b: &[u8], e: usize) -> u64 {
+    if let Some(word) = e.checked_sub(8).and_then(|from| eight_bytes(b, from)) {
+        return word;
+    }
+    // Fewer than eight bytes before `e`: shift them in one by one.
+    b[..e]
+        .iter()
+        .fold(0, |word, &c| (word >> 8) | (u64::from(c) << 56))
+}
+
+/// True if `text` has a character the byte checks cannot judge: a digit
+/// other than ASCII, a space other than ASCII, U+0085 and U+00A0, or a
+/// case partner of a suffix or preposition letter that is not a Latin-1
+/// capital (`ſ`, the Kelvin sign `K`, `ẞ`). All of them start with `C5` or
+/// a byte from `D9` up, and only those are decoded. The blocks that chat
+/// text uses most are answered from their bytes: general punctuation,
+/// currency and letter-like symbols (`E2`: spaces, `K`), and the emoji
+/// (`F0 9F` up to U+1FBEF, none of them a digit or a space).
+pub(super) fn unseen_char(text: &str) -> bool {
+    let lead = |chunk| bytes_from_d9(chunk) | bytes_equal(chunk, 0xC5);
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = find_marked(b, from, lead) {
+        let unseen = match b[at..] {
+            [0xC5, next, ..] => next == 0xBF,
+            [0xE2, 0x80, c, ..] => c <= 0x8A || matches!(c, 0xA8 | 0xA9 | 0xAF),
+            [0xE2, second, third, ..] => {
+                (second, third) == (0x81, 0x9F) || (second, third) == (0x84, 0xAA)
+            }
+            [0xF0, 0x9F, third, ..] if third < 0xAF => false,
+            _ => text
+                .get(at..)
+                .and_then(|t| t.chars().next())
+                .is_some_and(|c| c.is_numeric() || c.is_whitespace() || matches!(c, 'K' | 'ẞ')),
+        };
+        if unseen {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// Where the one `\s` character that ends right before byte `at` starts:
+/// ASCII whitespace (with `\v`), U+0085 or U+00A0 (the others start with a
+/// byte from `D9` up, which [`unseen_char`] answers before).
+fn space_before(b: &[u8], at: usize) -> Option<usize> {
+    match &b[..at] {
+        [.., 0xC2, 0x85 | 0xA0] => Some(at - 2),
+        [.., c] if c.is_ascii_whitespace() || *c == 0x0B => Some(at - 1),
+        _ => None,
+    }
+}
+
+/// Where the run of letters and hyphens that ends `head` starts. Every
+/// byte outside ASCII counts as a letter but the two of U+0085 and
+/// U+00A0, so the run covers at least the pattern's `\p{L}[\p{L}\-]*`, and
+/// exactly that when a whitespace character precedes the pattern's word.
+fn word_start(head: &[u8]) -> usize {
+    let mut i = head.len();
+    while i > 0 {
+        let c = head[i - 1];
+        let wide_space = i >= 2 && head[i - 2] == 0xC2 && matches!(c, 0x85 | 0xA0);
+        if wide_space || !(c.is_ascii_alphabetic() || c == b'-' || !c.is_ascii()) {
+            break;
+        }
+        i -= 1;
+    }
+    i
+}
