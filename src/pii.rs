@@ -12,7 +12,7 @@
 //! CLI and the evaluation speak) only for the findings it returns.
 //! Structured identifiers are only reported when their check digit (or
 //! parser) accepts them; context words move the confidence score.
-//! [`transform`] applies a [`Rules`] table to the findings.
+//! [`transform()`] applies a [`Rules`] table to the findings.
 
 use std::ops::Range;
 
