@@ -174,7 +174,7 @@ impl Engine {
         self.structured.detect(text, digits, &mut hits);
         self.phones.detect(text, digits, &mut hits);
         self.dates.detect(text, digits, birth_word, &mut hits);
-        self.places.detect(text, digits, mentions.town, &mut hits);
+        self.places.detect(text, digits, &mentions.towns, &mut hits);
         self.plates.detect(text, digits, vehicle_word, &mut hits);
         self.health
             .detect(text, pregnancy_word, mentions.health, &mut hits);

@@ -2,7 +2,7 @@
 //! whole words with ASCII case folding (plus lower-cased variants of entries
 //! that start with an umlaut, which ASCII folding does not cover).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 
 use super::text::isolated;
 
@@ -39,15 +39,45 @@ impl Gazetteer {
         Ok(Self { ac, max_len })
     }
 
-    /// Whole-word matches as byte ranges.
-    pub(crate) fn find_iter<'a>(
-        &'a self,
-        text: &'a str,
-    ) -> impl Iterator<Item = (usize, usize)> + 'a {
-        self.ac
-            .find_iter(text)
-            .map(|m| (m.start(), m.end()))
-            .filter(move |&(s, e)| isolated(text, s, e))
+    /// Whole-word matches, left to right, each reported as `found(start,
+    /// end)`: at each position, the longest entry that starts there, kept
+    /// if it stands as whole words; the next match is looked for after a
+    /// kept one. (A match glued to other letters hides nothing: `Bad
+    /// Homburger Str.` is not `Bad Homburg`, and a town starting at
+    /// `Homburger` is still looked for.)
+    ///
+    /// `starts`, in ascending order, are the only offsets where a kept
+    /// match can start; each is then tried on its own, which reads a few
+    /// bytes of the large table instead of the whole text. `None` searches
+    /// the whole text.
+    pub(crate) fn whole_words(
+        &self,
+        text: &str,
+        starts: Option<&[usize]>,
+        mut found: impl FnMut(usize, usize),
+    ) {
+        let Some(starts) = starts else {
+            let mut from = 0;
+            while let Some(m) = self.ac.find(Input::new(text).span(from..text.len())) {
+                if isolated(text, m.start(), m.end()) {
+                    found(m.start(), m.end());
+                    from = m.end();
+                } else {
+                    from = m.start() + 1;
+                }
+            }
+            return;
+        };
+        let mut resume = 0;
+        for &at in starts {
+            if at < resume {
+                continue;
+            }
+            if let Some(end) = self.match_at(text, at) {
+                found(at, end);
+                resume = end;
+            }
+        }
     }
 
     /// The longest entry that matches exactly at byte `at` as whole words.
@@ -70,4 +100,54 @@ pub(crate) fn lines(data: &str) -> impl Iterator<Item = &str> {
     data.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn towns() -> Gazetteer {
+        let data = "Frankfurt am Main\nFrankfurt\nMainz\nBad Homburg\nHomburg";
+        Gazetteer::from_lines(data).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn found(g: &Gazetteer, text: &str, starts: Option<&[usize]>) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        g.whole_words(text, starts, |s, e| out.push((s, e)));
+        out
+    }
+
+    /// Every offset where a word of letters starts.
+    fn word_starts(text: &str) -> Vec<usize> {
+        text.char_indices()
+            .filter(|&(i, c)| {
+                c.is_alphabetic()
+                    && !super::super::text::prev_char(text, i).is_some_and(char::is_alphabetic)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    #[test]
+    fn a_glued_match_hides_nothing_behind_it() {
+        let g = towns();
+        for (text, want) in [
+            // The longest entry at 0 is glued to `z`; `Mainz` still counts.
+            ("Frankfurt am Mainz", vec![(13, 18)]),
+            ("xBad Homburg", vec![(5, 12)]),
+            ("Bad Homburg und Frankfurt", vec![(0, 11), (16, 25)]),
+            ("Frankfurter Würstchen", vec![]),
+        ] {
+            assert_eq!(found(&g, text, None), want, "{text}");
+            assert_eq!(found(&g, text, Some(&word_starts(text))), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn starts_inside_a_kept_match_are_skipped() {
+        let g = towns();
+        assert_eq!(found(&g, "Bad Homburg", Some(&[0, 4])), vec![(0, 11)]);
+        assert_eq!(found(&g, "Bad Homburg", Some(&[4])), vec![(4, 11)]);
+        assert_eq!(found(&g, "Bad Homburg", Some(&[])), vec![]);
+    }
 }

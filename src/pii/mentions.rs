@@ -1,13 +1,15 @@
-//! Mentions: whether a text can hold a gazetteer town (CITY after a
-//! residence phrase) or a health lexicon term (HEALTH_INFO) at all.
+//! Mentions: where a text can hold a gazetteer town (CITY after a
+//! residence phrase), and whether it can hold a health lexicon term
+//! (HEALTH_INFO) at all.
 //!
 //! The town and health automata are the two largest tables of the engine
 //! (about 1.2 and 1.7 MB), and most texts mention neither. PERSON's word
 //! pass already lower-cases every word and looks it up in one table, so that
 //! table also marks the first word of every town and every whole health
 //! term ([`TOWN`], [`HEALTH`]), and [`Tails`] tells whether a word ends in a
-//! compound tail (`Nuss|allergie`, `Blinddarm-|OP`). The engine runs a
-//! gazetteer automaton only if the pass saw such a word.
+//! compound tail (`Nuss|allergie`, `Blinddarm-|OP`). The engine runs the
+//! health automaton only if the pass saw such a word, and tries towns only
+//! at the words that can start one ([`TownStarts`]).
 //!
 //! This is a necessary condition, not a guess: an automaton match that the
 //! detector would keep starts at a word boundary (towns, whole terms) or ends
@@ -16,7 +18,8 @@
 //! word) up to ASCII case. Words are runs of letters: PERSON's words with
 //! inner hyphens and apostrophes are split into their runs for this. An
 //! entry that does not start (or a tail that does not end) with a letter,
-//! and a word too long for the lower-casing buffer, make the answer "yes".
+//! and a word too long for the lower-casing buffer, make the answer "yes"
+//! (for towns: "anywhere").
 
 use super::health::{self, TermKind};
 use super::places::CITIES;
@@ -37,13 +40,27 @@ pub(crate) const TAIL: u16 = 1 << 14;
 const MAX_WORD: usize = 40;
 
 /// What a text can mention.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Mentions {
-    /// Some word could start a gazetteer town.
-    pub(crate) town: bool,
+    /// Where a gazetteer town can start.
+    pub(crate) towns: TownStarts,
     /// Some word could be part of a health lexicon term.
     pub(crate) health: bool,
 }
+
+/// The byte offsets, in text order, of the words that can start a
+/// gazetteer town, or "anywhere" when there are more than fit (or the rule
+/// above cannot decide). Kept on the stack: noting a word never allocates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TownStarts {
+    at: [usize; TOWN_STARTS],
+    len: usize,
+    anywhere: bool,
+}
+
+/// How many town starts a text keeps before it answers "anywhere" (chat
+/// texts rarely have more than two words that can start a town).
+const TOWN_STARTS: usize = 8;
 
 /// The lexicon's compound tails, by their last word, with a filter on that
 /// word's last two letters so most words are answered by one bit test.
@@ -62,11 +79,11 @@ pub(crate) struct Tails {
 /// entry does not fit the rule.
 pub(crate) fn table() -> (Vec<(String, u16)>, Tails, Mentions) {
     let mut keys = Vec::new();
-    let mut always = Mentions::default();
+    let mut always = Mentions::NONE;
     for town in super::gazetteer::lines(CITIES) {
         match first_word(town) {
             Some(w) => keys.push((w, TOWN)),
-            None => always.town = true,
+            None => always.towns = TownStarts::ANYWHERE,
         }
     }
     let mut ends = Vec::new();
@@ -105,28 +122,80 @@ fn last_word(entry: &str) -> Option<Box<[u8]>> {
 // === impl Mentions ===
 
 impl Mentions {
+    /// Nothing is possible (yet).
+    pub(crate) const NONE: Self = Self {
+        towns: TownStarts::NONE,
+        health: false,
+    };
+
     /// Everything is possible.
     pub(crate) const ALL: Self = Self {
-        town: true,
+        towns: TownStarts::ANYWHERE,
         health: true,
     };
 
     /// True once nothing more can be learned.
-    pub(crate) fn complete(self) -> bool {
-        self.town && self.health
+    pub(crate) fn complete(&self) -> bool {
+        self.towns.anywhere && self.health
     }
 
-    /// Notes one run of letters: its word-table `flags` (0 if the table
-    /// does not know it: every entry has a bit) and its text.
-    pub(crate) fn note(&mut self, flags: u16, word: &str, tails: &Tails) {
+    /// Notes one run of letters starting at byte `at`: its word-table
+    /// `flags` (0 if the table does not know it: every entry has a bit) and
+    /// its text.
+    pub(crate) fn note(&mut self, flags: u16, word: &str, at: usize, tails: &Tails) {
         if word.len() > MAX_WORD {
             *self = Self::ALL;
             return;
         }
-        self.town |= flags & TOWN != 0;
+        if flags & TOWN != 0 {
+            self.towns.push(at);
+        }
         if !self.health {
             self.health =
                 flags & (HEALTH | TAIL) != 0 || (flags == 0 && tails.end(word.as_bytes()));
+        }
+    }
+}
+
+// === impl TownStarts ===
+
+impl TownStarts {
+    /// No town can start anywhere.
+    pub(crate) const NONE: Self = Self {
+        at: [0; TOWN_STARTS],
+        len: 0,
+        anywhere: false,
+    };
+
+    /// A town can start anywhere (the text must be searched).
+    pub(crate) const ANYWHERE: Self = Self {
+        anywhere: true,
+        ..Self::NONE
+    };
+
+    /// Notes a start, after all noted so far; past the capacity, the
+    /// answer becomes "anywhere".
+    fn push(&mut self, at: usize) {
+        match self.at.get_mut(self.len) {
+            Some(slot) if !self.anywhere => {
+                *slot = at;
+                self.len += 1;
+            }
+            _ => self.anywhere = true,
+        }
+    }
+
+    /// True if a town can start somewhere.
+    pub(crate) fn any(&self) -> bool {
+        self.anywhere || self.len > 0
+    }
+
+    /// The starts in text order, or `None` for "anywhere".
+    pub(crate) fn list(&self) -> Option<&[usize]> {
+        if self.anywhere {
+            None
+        } else {
+            self.at.get(..self.len)
         }
     }
 }
@@ -183,7 +252,7 @@ mod tests {
     #[test]
     fn every_entry_fits_the_rule() {
         let (keys, tails, always) = table();
-        assert_eq!(always, Mentions::default(), "an entry forces the scan");
+        assert_eq!(always, Mentions::NONE, "an entry forces the scan");
         assert!(keys.iter().any(|(k, b)| k == "frankfurt" && *b == TOWN));
         assert!(keys.iter().any(|(k, b)| k == "peanut" && *b == HEALTH));
         assert!(tails.ends.len() > 20);
@@ -248,7 +317,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         /// The gates are necessary conditions: skipping a scan they rule
-        /// out never changes what the detectors find.
+        /// out, or trying towns only at the noted starts, never changes
+        /// what the detectors find.
         #[test]
         fn gated_scans_find_what_ungated_scans_find(
             pieces in proptest::collection::vec(piece(), 1..8),
@@ -261,21 +331,54 @@ mod tests {
                 return Err(TestCaseError::fail("detectors failed to build"));
             };
             let seen = persons.detect(&text, &mut Vec::new());
-            let run = |town: bool, term: bool| {
+            let run = |towns: &TownStarts, term: bool| {
                 let mut out = Vec::new();
-                places.detect(&text, super::super::text::ascii_digits(&text), town, &mut out);
+                places.detect(&text, super::super::text::ascii_digits(&text), towns, &mut out);
                 health.detect(&text, false, term, &mut out);
                 out
             };
-            prop_assert_eq!(run(seen.town, seen.health), run(true, true), "{}", text);
+            prop_assert_eq!(
+                run(&seen.towns, seen.health),
+                run(&TownStarts::ANYWHERE, true),
+                "{}",
+                text
+            );
         }
+    }
+
+    #[test]
+    fn town_starts_are_the_offsets_of_runs_inside_joined_words() {
+        let Some(persons) = DETECTORS.0.as_ref() else {
+            panic!("detectors failed to build");
+        };
+        let text = "Grüße aus Groß-Berlin-Mitte, Nord’Essen’Süd und Halle";
+        let seen = persons.detect(text, &mut Vec::new());
+        let starts = seen.towns.list().unwrap_or_default();
+        for town in ["Berlin", "Essen", "Halle"] {
+            let at = text.find(town).unwrap_or_default();
+            assert!(starts.contains(&at), "{town} at {at}: {starts:?}");
+        }
+    }
+
+    #[test]
+    fn town_starts_past_the_capacity_answer_anywhere() {
+        let mut towns = TownStarts::NONE;
+        assert!(!towns.any());
+        for at in 0..TOWN_STARTS {
+            towns.push(at * 10);
+        }
+        let kept: Vec<usize> = (0..TOWN_STARTS).map(|at| at * 10).collect();
+        assert_eq!(towns.list(), Some(&kept[..]));
+        towns.push(1000);
+        assert_eq!(towns.list(), None);
+        assert!(towns.any());
     }
 
     #[test]
     fn long_words_answer_yes() {
         let (_, tails, _) = table();
-        let mut m = Mentions::default();
-        m.note(0, &"x".repeat(MAX_WORD + 1), &tails);
+        let mut m = Mentions::NONE;
+        m.note(0, &"x".repeat(MAX_WORD + 1), 0, &tails);
         assert_eq!(m, Mentions::ALL);
     }
 }

@@ -119,7 +119,7 @@ impl Persons {
             let (s, e) = (w.start, w.end);
             pos = e;
             if !seen.complete() {
-                self.note_mentions(&text[s..e], joined, w.flags, &mut seen);
+                self.note_mentions(text, (s, e), joined, w.flags, &mut seen);
             }
             if s >= skip_until
                 && let Some((end, score)) = self.name_at(text, w, prev)
@@ -132,22 +132,39 @@ impl Persons {
         seen
     }
 
-    /// Notes a word for [`Mentions`]: as a whole if it is one run of
-    /// letters (its `flags` are already looked up), else run by run
+    /// Notes the word at `span` for [`Mentions`]: as a whole if it is one
+    /// run of letters (its `flags` are already looked up), else run by run
     /// (`Blinddarm-OP`, `Groß-Berlin`).
-    fn note_mentions(&self, word: &str, joined: bool, flags: u16, seen: &mut Mentions) {
+    fn note_mentions(
+        &self,
+        text: &str,
+        (start, end): (usize, usize),
+        joined: bool,
+        flags: u16,
+        seen: &mut Mentions,
+    ) {
+        let word = &text[start..end];
         if !joined {
-            seen.note(flags, word, &self.tails);
+            seen.note(flags, word, start, &self.tails);
             return;
         }
-        for run in word.split(|c: char| !c.is_alphabetic()) {
-            let mut buf = [0u8; 64];
-            let flags = lower_fast(run, &mut buf)
-                .and_then(|low| self.words.get(low))
-                .copied()
-                .unwrap_or(0);
-            seen.note(flags, run, &self.tails);
+        let mut run_start = start;
+        for (i, c) in word.char_indices().filter(|(_, c)| !c.is_alphabetic()) {
+            self.note_run(text, run_start, start + i, seen);
+            run_start = start + i + c.len_utf8();
         }
+        self.note_run(text, run_start, end, seen);
+    }
+
+    /// Notes one run of letters of a joined word for [`Mentions`].
+    fn note_run(&self, text: &str, start: usize, end: usize, seen: &mut Mentions) {
+        let run = &text[start..end];
+        let mut buf = [0u8; 64];
+        let flags = lower_fast(run, &mut buf)
+            .and_then(|low| self.words.get(low))
+            .copied()
+            .unwrap_or(0);
+        seen.note(flags, run, start, &self.tails);
     }
 
     fn name_at(&self, text: &str, w: Word, prev: [Prev; 2]) -> Option<(usize, f32)> {

@@ -12,6 +12,7 @@ mod gate;
 use regex::Regex;
 
 use super::gazetteer::Gazetteer;
+use super::mentions::TownStarts;
 use super::text::{DigitRunList, Words, ascii_word, before, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
@@ -49,10 +50,10 @@ impl Places {
     }
 
     /// Appends street, postcode and town findings in `text` to `out`;
-    /// `digits` is the number of ASCII digits in `text`, `town_word` tells whether some word could start a gazetteer town
-    /// (see [`super::mentions`]): without one, no town can follow a
-    /// residence phrase.
-    pub(crate) fn detect(&self, text: &str, digits: usize, town_word: bool, out: &mut Vec<Hit>) {
+    /// `digits` is the number of ASCII digits in `text`, `towns` tells
+    /// where a gazetteer town can start (see [`super::mentions`]): only
+    /// there can a town follow a residence phrase.
+    pub(crate) fn detect(&self, text: &str, digits: usize, towns: &TownStarts, out: &mut Vec<Hit>) {
         let first = out.len();
         if digits > 0 {
             // Read by the street gate, the UK streets and the postcodes.
@@ -63,8 +64,8 @@ impl Places {
             self.uk_streets(text, &runs, out);
             self.zips(text, &runs, first, out);
         }
-        if town_word {
-            self.context_cities(text, out);
+        if towns.any() {
+            self.context_cities(text, towns, out);
         }
     }
 
@@ -183,9 +184,10 @@ impl Places {
         ))
     }
 
-    /// Gazetteer towns after a residence phrase.
-    fn context_cities(&self, text: &str, out: &mut Vec<Hit>) {
-        for (s, e) in self.cities.find_iter(text) {
+    /// Gazetteer towns after a residence phrase, tried where `towns` says
+    /// one can start.
+    fn context_cities(&self, text: &str, towns: &TownStarts, out: &mut Vec<Hit>) {
+        self.cities.whole_words(text, towns.list(), |s, e| {
             let ctx = before(text, s, 24);
             let strong = STRONG_CITY_CONTEXT.occur_in(ctx);
             let weak = ends_with_word(ctx, WEAK_CITY_CONTEXT);
@@ -195,7 +197,7 @@ impl Places {
             if strong || (weak && !ambiguous) {
                 out.push(Hit::new(Label::City, s, e, if strong { 0.85 } else { 0.6 }));
             }
-        }
+        });
     }
 }
 

@@ -5,7 +5,12 @@ use super::*;
 fn found(text: &str) -> Vec<(Label, &str)> {
     let mut out = Vec::new();
     if let Ok(p) = Places::new() {
-        p.detect(text, super::super::text::ascii_digits(text), true, &mut out);
+        p.detect(
+            text,
+            super::super::text::ascii_digits(text),
+            &TownStarts::ANYWHERE,
+            &mut out,
+        );
     }
     out.iter()
         .map(|h| (h.label, &text[h.start..h.end]))
