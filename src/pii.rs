@@ -177,7 +177,7 @@ impl Engine {
         self.places.detect(text, digits, &mentions.towns, &mut hits);
         self.plates.detect(text, digits, vehicle_word, &mut hits);
         self.health
-            .detect(text, pregnancy_word, mentions.health, &mut hits);
+            .detect(text, pregnancy_word, &mentions.terms, &mut hits);
         hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);
         to_findings(text, resolve(hits))
     }

@@ -1,24 +1,101 @@
-//! Word lists compiled into one Aho-Corasick automaton each, matched on
-//! whole words with ASCII case folding (plus lower-cased variants of entries
-//! that start with an umlaut, which ASCII folding does not cover).
+//! Word lists compiled into one Aho-Corasick automaton each, read as "the
+//! longest entry at each position" ([`LongestAt`]), and town-style lists
+//! matched on whole words with ASCII case folding (plus lower-cased variants
+//! of entries that start with an umlaut, which ASCII folding does not
+//! cover) ([`Gazetteer`]).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, BuildError, Input, Match, MatchKind,
+};
 
 use super::text::isolated;
 
-/// A compiled word list.
+/// A compiled word list that answers, for a position, the longest entry
+/// starting there (ASCII case folded).
 #[derive(Debug)]
-pub(crate) struct Gazetteer {
+pub(crate) struct LongestAt {
     ac: AhoCorasick,
     /// The longest pattern, in bytes.
     max_len: usize,
+}
+
+/// A compiled word list matched on whole words.
+#[derive(Debug)]
+pub(crate) struct Gazetteer {
+    entries: LongestAt,
+}
+
+// === impl LongestAt ===
+
+impl LongestAt {
+    pub(crate) fn new<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Self, BuildError> {
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: one table lookup per byte (the NFA default for
+            // large pattern sets is several times slower on chat text).
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(patterns)?;
+        let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0);
+        Ok(Self { ac, max_len })
+    }
+
+    /// The longest entry that starts at byte `at`.
+    ///
+    /// Leftmost-longest: if any entry starts at `at`, the leftmost match in
+    /// a window of the longest entry's length starts there and is the
+    /// longest one. (An unanchored search only: an automaton that also
+    /// supports anchored searches is twice the size.)
+    pub(crate) fn at(&self, text: &str, at: usize) -> Option<Match> {
+        let window = at..at.saturating_add(self.max_len).min(text.len());
+        if window.is_empty() {
+            return None;
+        }
+        let m = self.ac.find(Input::new(text).span(window))?;
+        (m.start() == at).then_some(m)
+    }
+
+    /// Left to right, the longest entry at each position is offered to
+    /// `keep`. If it keeps it, the next entry is looked for after it; if
+    /// not, from the next position on (an entry that is not kept hides
+    /// nothing behind it).
+    ///
+    /// `starts`, in ascending order, are the only offsets where `keep` can
+    /// keep an entry; each is then tried on its own, which reads a few bytes
+    /// of a large table instead of the whole text. `None` searches the
+    /// whole text.
+    pub(crate) fn each(
+        &self,
+        text: &str,
+        starts: Option<&[usize]>,
+        mut keep: impl FnMut(Match) -> bool,
+    ) {
+        let Some(starts) = starts else {
+            let mut from = 0;
+            while let Some(m) = self.ac.find(Input::new(text).span(from..text.len())) {
+                from = if keep(m) { m.end() } else { m.start() + 1 };
+            }
+            return;
+        };
+        let mut resume = 0;
+        for &at in starts {
+            if at < resume {
+                continue;
+            }
+            if let Some(m) = self.at(text, at)
+                && keep(m)
+            {
+                resume = m.end();
+            }
+        }
+    }
 }
 
 // === impl Gazetteer ===
 
 impl Gazetteer {
     /// Builds from a data file: one entry per line, `#` starts a comment.
-    pub(crate) fn from_lines(data: &str) -> Result<Self, aho_corasick::BuildError> {
+    pub(crate) fn from_lines(data: &str) -> Result<Self, BuildError> {
         let entries: Vec<&str> = lines(data).collect();
         let mut patterns = Vec::with_capacity(entries.len() * 2);
         for e in &entries {
@@ -28,70 +105,37 @@ impl Gazetteer {
                 patterns.push(lower);
             }
         }
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            // A full DFA: one table lookup per byte (the NFA default for
-            // large pattern sets is several times slower on chat text).
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)?;
-        let max_len = patterns.iter().map(String::len).max().unwrap_or(0);
-        Ok(Self { ac, max_len })
+        Ok(Self {
+            entries: LongestAt::new(&patterns)?,
+        })
     }
 
     /// Whole-word matches, left to right, each reported as `found(start,
     /// end)`: at each position, the longest entry that starts there, kept
-    /// if it stands as whole words; the next match is looked for after a
-    /// kept one. (A match glued to other letters hides nothing: `Bad
-    /// Homburger Str.` is not `Bad Homburg`, and a town starting at
-    /// `Homburger` is still looked for.)
-    ///
-    /// `starts`, in ascending order, are the only offsets where a kept
-    /// match can start; each is then tried on its own, which reads a few
-    /// bytes of the large table instead of the whole text. `None` searches
-    /// the whole text.
+    /// if it stands as whole words (see [`LongestAt::each`]: a match glued
+    /// to other letters hides nothing, so in `Frankfurt am Mainz` the entry
+    /// `Frankfurt am Main` is not kept and `Mainz` still is). `starts` as
+    /// for [`LongestAt::each`].
     pub(crate) fn whole_words(
         &self,
         text: &str,
         starts: Option<&[usize]>,
         mut found: impl FnMut(usize, usize),
     ) {
-        let Some(starts) = starts else {
-            let mut from = 0;
-            while let Some(m) = self.ac.find(Input::new(text).span(from..text.len())) {
-                if isolated(text, m.start(), m.end()) {
-                    found(m.start(), m.end());
-                    from = m.end();
-                } else {
-                    from = m.start() + 1;
-                }
+        self.entries.each(text, starts, |m| {
+            let whole = isolated(text, m.start(), m.end());
+            if whole {
+                found(m.start(), m.end());
             }
-            return;
-        };
-        let mut resume = 0;
-        for &at in starts {
-            if at < resume {
-                continue;
-            }
-            if let Some(end) = self.match_at(text, at) {
-                found(at, end);
-                resume = end;
-            }
-        }
+            whole
+        });
     }
 
-    /// The longest entry that matches exactly at byte `at` as whole words.
-    ///
-    /// Leftmost-longest: if any entry starts at `at`, the leftmost match in
-    /// a window of the longest entry's length starts there and is the
-    /// longest one. (An unanchored search only: an automaton that also
-    /// supports anchored searches is twice the size.)
+    /// The longest entry that matches exactly at byte `at`, if it stands
+    /// as whole words: its end.
     pub(crate) fn match_at(&self, text: &str, at: usize) -> Option<usize> {
-        let window = text
-            .as_bytes()
-            .get(at..(at + self.max_len).min(text.len()))?;
-        let m = self.ac.find(window).filter(|m| m.start() == 0)?;
-        isolated(text, at, at + m.end()).then_some(at + m.end())
+        let m = self.entries.at(text, at)?;
+        isolated(text, at, m.end()).then_some(m.end())
     }
 }
 

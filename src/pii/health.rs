@@ -10,19 +10,20 @@
 //! `und`/`and` become one. A term followed by `insurance`/`Versicherung` is
 //! about a product, not a person.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::Match;
 use regex::Regex;
 
-use super::gazetteer::lines;
+use super::gazetteer::{LongestAt, lines};
+use super::mentions::Starts;
 use super::structured::context_score;
 use super::text::Words;
-use super::text::{next_char, prev_char};
+use super::text::{contains_ci, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
 /// The health-data detector.
 #[derive(Debug)]
 pub(crate) struct Health {
-    ac: AhoCorasick,
+    lexicon: LongestAt,
     /// Per pattern: true if it is a compound tail.
     tail: Vec<bool>,
     /// Per pattern: true if it counts only inside a compound.
@@ -43,15 +44,8 @@ impl Health {
             tail.push(kind != TermKind::Whole);
             glued_only.push(kind == TermKind::GluedTail);
         }
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            // A full DFA: one table lookup per byte (the NFA default for
-            // large pattern sets is several times slower on chat text).
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)?;
         Ok(Self {
-            ac,
+            lexicon: LongestAt::new(&patterns)?,
             tail,
             glued_only,
             pregnancy: Regex::new(
@@ -65,13 +59,12 @@ impl Health {
 
     /// Appends health findings in `text` to `out`; `pregnancy_word` tells
     /// whether a [`PREGNANCY_WORDS`] word occurs anywhere in `text`, and
-    /// `term_word` whether some word could be part of a lexicon term (see
-    /// [`super::mentions`]); without one, the lexicon automaton is skipped.
+    /// `terms` where a lexicon term can start (see [`super::mentions`]).
     pub(crate) fn detect(
         &self,
         text: &str,
         pregnancy_word: bool,
-        term_word: bool,
+        terms: &Starts,
         out: &mut Vec<Hit>,
     ) {
         // Every pregnancy pattern ends in one of these words.
@@ -80,34 +73,36 @@ impl Health {
                 out.push(Hit::new(Label::HealthInfo, m.start(), m.end(), 0.9));
             }
         }
-        if term_word {
-            self.terms(text, out);
+        if terms.any() {
+            let first = out.len();
+            self.lexicon
+                .each(text, terms.list(), |m| self.term(text, m, out));
+            join_enumerations(text, &mut out[first..]);
         }
     }
 
-    /// Lexicon terms, with their dose, severity, allergen and body site.
-    fn terms(&self, text: &str, out: &mut Vec<Hit>) {
-        let first = out.len();
-        for m in self.ac.find_iter(text) {
-            let pattern = m.pattern().as_usize();
-            let is_tail = self.tail.get(pattern).copied().unwrap_or(false);
-            let Some(start) = word_start(text, m.start(), is_tail) else {
-                continue;
-            };
-            let glued_only = self.glued_only.get(pattern).copied().unwrap_or(false);
-            if (glued_only && start == m.start())
-                || next_char(text, m.end()).is_some_and(char::is_alphanumeric)
-                || about_a_product(&text[m.end()..])
-            {
-                continue;
-            }
-            let end = m.end() + self.dose.find(&text[m.end()..]).map_or(0, |d| d.end());
-            let allergy = text[start..end].to_ascii_lowercase().contains("allerg");
-            let (start, end) = extend(text, start, end, allergy);
-            let score = 0.65 + context_score(text, start, &HEALTH_CONTEXT);
-            out.push(Hit::new(Label::HealthInfo, start, end, score));
+    /// Appends the lexicon match `m` as a finding, with its dose, severity,
+    /// allergen and body site, if it counts: whole terms stand alone,
+    /// compound tails end a word. Returns whether it counted.
+    fn term(&self, text: &str, m: Match, out: &mut Vec<Hit>) -> bool {
+        let pattern = m.pattern().as_usize();
+        let is_tail = self.tail.get(pattern).copied().unwrap_or(false);
+        let Some(start) = word_start(text, m.start(), is_tail) else {
+            return false;
+        };
+        let glued_only = self.glued_only.get(pattern).copied().unwrap_or(false);
+        if (glued_only && start == m.start())
+            || next_char(text, m.end()).is_some_and(char::is_alphanumeric)
+            || about_a_product(&text[m.end()..])
+        {
+            return false;
         }
-        join_enumerations(text, &mut out[first..]);
+        let end = m.end() + self.dose.find(&text[m.end()..]).map_or(0, |d| d.end());
+        let allergy = contains_ci(&text[start..end], "allerg");
+        let (start, end) = extend(text, start, end, allergy);
+        let score = 0.65 + context_score(text, start, &HEALTH_CONTEXT);
+        out.push(Hit::new(Label::HealthInfo, start, end, score));
+        true
     }
 }
 
@@ -324,7 +319,10 @@ mod tests {
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         Health::new()
-            .map(|h| h.detect(text, PREGNANCY_WORDS.occur_in(text), true, &mut out))
+            .map(|h| {
+                let pregnancy = PREGNANCY_WORDS.occur_in(text);
+                h.detect(text, pregnancy, &Starts::ANYWHERE, &mut out);
+            })
             .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }
@@ -333,6 +331,9 @@ mod tests {
     fn compound_tails_cover_the_whole_word() {
         assert_eq!(found("ich habe eine Nussallergie."), vec!["Nussallergie"]);
         assert_eq!(found("nach meiner Blinddarm-OP"), vec!["Blinddarm-OP"]);
+        // `beinbruch` is a whole term, glued here, so it does not count and
+        // hides nothing: the tail `-bruch` still ends the word.
+        assert_eq!(found("diagnose: schienbeinbruch."), vec!["schienbeinbruch"]);
     }
 
     #[test]

@@ -1,15 +1,14 @@
 //! Mentions: where a text can hold a gazetteer town (CITY after a
-//! residence phrase), and whether it can hold a health lexicon term
-//! (HEALTH_INFO) at all.
+//! residence phrase) or a health lexicon term (HEALTH_INFO).
 //!
 //! The town and health automata are the two largest tables of the engine
 //! (about 1.2 and 1.7 MB), and most texts mention neither. PERSON's word
 //! pass already lower-cases every word and looks it up in one table, so that
 //! table also marks the first word of every town and every whole health
 //! term ([`TOWN`], [`HEALTH`]), and [`Tails`] tells whether a word ends in a
-//! compound tail (`Nuss|allergie`, `Blinddarm-|OP`). The engine runs the
-//! health automaton only if the pass saw such a word, and tries towns only
-//! at the words that can start one ([`TownStarts`]).
+//! compound tail (`Nuss|allergie`, `Blinddarm-|OP`). The engine tries the
+//! two automata only where such a word says an entry can start ([`Starts`]):
+//! at the word, or where a tail that the word ends with begins.
 //!
 //! This is a necessary condition, not a guess: an automaton match that the
 //! detector would keep starts at a word boundary (towns, whole terms) or ends
@@ -18,11 +17,12 @@
 //! word) up to ASCII case. Words are runs of letters: PERSON's words with
 //! inner hyphens and apostrophes are split into their runs for this. An
 //! entry that does not start (or a tail that does not end) with a letter,
-//! and a word too long for the lower-casing buffer, make the answer "yes"
-//! (for towns: "anywhere").
+//! and a word too long for the lower-casing buffer, make the answer
+//! "anywhere".
 
 use super::health::{self, TermKind};
 use super::places::CITIES;
+use super::text::ascii_lower_word;
 
 /// Word-table bit: the first word of a gazetteer town.
 pub(crate) const TOWN: u16 = 1 << 12;
@@ -43,35 +43,50 @@ const MAX_WORD: usize = 40;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Mentions {
     /// Where a gazetteer town can start.
-    pub(crate) towns: TownStarts,
-    /// Some word could be part of a health lexicon term.
-    pub(crate) health: bool,
+    pub(crate) towns: Starts,
+    /// Where a health lexicon term can start.
+    pub(crate) terms: Starts,
 }
 
-/// The byte offsets, in text order, of the words that can start a
-/// gazetteer town, or "anywhere" when there are more than fit (or the rule
+/// Byte offsets where an entry of one list can start, ascending and
+/// without repeats, or "anywhere" when there are more than fit (or the rule
 /// above cannot decide). Kept on the stack: noting a word never allocates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TownStarts {
-    at: [usize; TOWN_STARTS],
+pub(crate) struct Starts {
+    at: [usize; STARTS],
     len: usize,
     anywhere: bool,
 }
 
-/// How many town starts a text keeps before it answers "anywhere" (chat
-/// texts rarely have more than two words that can start a town).
-const TOWN_STARTS: usize = 8;
+/// How many starts a list keeps before it answers "anywhere" (chat texts
+/// rarely have more than two words that can start a town or a term).
+const STARTS: usize = 8;
 
-/// The lexicon's compound tails, by their last word, with a filter on that
-/// word's last two letters so most words are answered by one bit test.
+/// The lexicon's compound tails, by their last word. Most words are
+/// answered from their last four bytes alone: one bit test for the ends of
+/// four bytes or more (a filter on the last two let every German word
+/// ending in `-en` or `-ng` through to the list), one comparison per
+/// shorter end (`op`).
 #[derive(Debug)]
 pub(crate) struct Tails {
-    /// Last words of the tails (`allergie`, `op`), ASCII-lower-cased, each
-    /// with its [`pair`] (compared first: most words that pass the filter
-    /// end in a common pair such as `en`, shared by few ends).
-    ends: Vec<(usize, Box<[u8]>)>,
-    /// One bit per pair of ASCII-lower-cased last bytes of an end.
-    pairs: Box<[u64; 1024]>,
+    /// One bit per hashed [`last_bytes`] of a long end.
+    filter: [u64; FILTER_WORDS],
+    /// Tails whose last word has four bytes or more.
+    long: Vec<Tail>,
+    /// Tails with a shorter last word: its length, its [`last_bytes`].
+    short: Vec<(usize, u64, Tail)>,
+}
+
+/// Size of the [`Tails`] filter, in 64-bit words (4096 bits: about 30
+/// ends set under 1 % of them).
+const FILTER_WORDS: usize = 64;
+
+/// One compound tail: its last word (`allergie`, `op`) ASCII-lower-cased,
+/// and the whole tail as the automaton has it.
+#[derive(Debug)]
+struct Tail {
+    last_word: Box<[u8]>,
+    whole: Box<[u8]>,
 }
 
 /// The word-table entries for [`TOWN`] and [`HEALTH`] (lower-cased first
@@ -83,16 +98,23 @@ pub(crate) fn table() -> (Vec<(String, u16)>, Tails, Mentions) {
     for town in super::gazetteer::lines(CITIES) {
         match first_word(town) {
             Some(w) => keys.push((w, TOWN)),
-            None => always.towns = TownStarts::ANYWHERE,
+            None => always.towns = Starts::ANYWHERE,
         }
     }
     let mut ends = Vec::new();
     for (term, kind) in health::terms() {
         let word = match kind {
             TermKind::Whole => first_word(term).map(|w| keys.push((w, HEALTH))),
-            TermKind::Tail | TermKind::GluedTail => last_word(term).map(|w| ends.push(w)),
+            TermKind::Tail | TermKind::GluedTail => last_word(term).map(|last_word| {
+                ends.push(Tail {
+                    last_word,
+                    whole: term.as_bytes().into(),
+                });
+            }),
         };
-        always.health |= word.is_none();
+        if word.is_none() {
+            always.terms = Starts::ANYWHERE;
+        }
     }
     (keys, Tails::new(ends), always)
 }
@@ -115,7 +137,7 @@ fn last_word(entry: &str) -> Option<Box<[u8]>> {
         i + entry[i..].chars().next().map_or(1, char::len_utf8)
     });
     let word = entry[start..].to_ascii_lowercase();
-    // Shorter ends would slip past the two-byte filter in `Tails::end`.
+    // A one-letter end would let a fifth of all words through its filter.
     (word.len() >= 2).then(|| word.into_bytes().into())
 }
 
@@ -124,68 +146,96 @@ fn last_word(entry: &str) -> Option<Box<[u8]>> {
 impl Mentions {
     /// Nothing is possible (yet).
     pub(crate) const NONE: Self = Self {
-        towns: TownStarts::NONE,
-        health: false,
+        towns: Starts::NONE,
+        terms: Starts::NONE,
     };
 
     /// Everything is possible.
     pub(crate) const ALL: Self = Self {
-        towns: TownStarts::ANYWHERE,
-        health: true,
+        towns: Starts::ANYWHERE,
+        terms: Starts::ANYWHERE,
     };
 
     /// True once nothing more can be learned.
     pub(crate) fn complete(&self) -> bool {
-        self.towns.anywhere && self.health
+        self.towns.anywhere && self.terms.anywhere
     }
 
-    /// Notes one run of letters starting at byte `at`: its word-table
-    /// `flags` (0 if the table does not know it: every entry has a bit) and
-    /// its text.
-    pub(crate) fn note(&mut self, flags: u16, word: &str, at: usize, tails: &Tails) {
-        if word.len() > MAX_WORD {
+    /// Notes the run of letters at `start..end` of `text`, with its
+    /// word-table `flags` (0 if the table does not know it: every entry has
+    /// a bit).
+    pub(crate) fn note(&mut self, flags: u16, text: &str, span: (usize, usize), tails: &Tails) {
+        let run = text.as_bytes().get(span.0..span.1).unwrap_or_default();
+        let long = run.len() > MAX_WORD;
+        let tail = flags & TAIL != 0 || (flags == 0 && tails.end(run));
+        // Most words start nothing: decided above without a call.
+        if long {
             *self = Self::ALL;
-            return;
+        } else if tail || flags & (TOWN | HEALTH) != 0 {
+            self.note_starts(flags, text, span, tail, tails);
         }
+    }
+
+    /// The rare half of [`Mentions::note`]: the run can start a town or a
+    /// term, or it ends with a tail's last word (`tail`).
+    #[inline(never)]
+    fn note_starts(
+        &mut self,
+        flags: u16,
+        text: &str,
+        (start, end): (usize, usize),
+        tail: bool,
+        tails: &Tails,
+    ) {
         if flags & TOWN != 0 {
-            self.towns.push(at);
+            self.towns.push(start);
         }
-        if !self.health {
-            self.health =
-                flags & (HEALTH | TAIL) != 0 || (flags == 0 && tails.end(word.as_bytes()));
+        if flags & HEALTH != 0 {
+            self.terms.push(start);
+        }
+        if tail {
+            tails.starts(text, end, |at| self.terms.push(at));
         }
     }
 }
 
-// === impl TownStarts ===
+// === impl Starts ===
 
-impl TownStarts {
-    /// No town can start anywhere.
+impl Starts {
+    /// No entry can start anywhere.
     pub(crate) const NONE: Self = Self {
-        at: [0; TOWN_STARTS],
+        at: [0; STARTS],
         len: 0,
         anywhere: false,
     };
 
-    /// A town can start anywhere (the text must be searched).
+    /// An entry can start anywhere (the text must be searched).
     pub(crate) const ANYWHERE: Self = Self {
         anywhere: true,
         ..Self::NONE
     };
 
-    /// Notes a start, after all noted so far; past the capacity, the
-    /// answer becomes "anywhere".
+    /// Notes a start, in order; past the capacity, the answer becomes
+    /// "anywhere".
     fn push(&mut self, at: usize) {
-        match self.at.get_mut(self.len) {
-            Some(slot) if !self.anywhere => {
-                *slot = at;
-                self.len += 1;
-            }
-            _ => self.anywhere = true,
+        if self.anywhere {
+            return;
         }
+        let kept = self.at.get(..self.len).unwrap_or_default();
+        let i = kept.partition_point(|&k| k < at);
+        if kept.get(i) == Some(&at) {
+            return;
+        }
+        if self.len == STARTS {
+            self.anywhere = true;
+            return;
+        }
+        self.at.copy_within(i..self.len, i + 1);
+        self.at[i] = at;
+        self.len += 1;
     }
 
-    /// True if a town can start somewhere.
+    /// True if an entry can start somewhere.
     pub(crate) fn any(&self) -> bool {
         self.anywhere || self.len > 0
     }
@@ -203,16 +253,25 @@ impl TownStarts {
 // === impl Tails ===
 
 impl Tails {
-    fn new(ends: Vec<Box<[u8]>>) -> Self {
-        let mut pairs = Box::new([0u64; 1024]);
-        let ends: Vec<(usize, Box<[u8]>)> = ends
-            .into_iter()
-            .filter_map(|e| Some((pair(&e)?, e)))
-            .collect();
-        for (k, _) in &ends {
-            pairs[k / 64] |= 1 << (k % 64);
+    /// From the tails (each last word has at least two bytes).
+    fn new(tails: Vec<Tail>) -> Self {
+        let mut filter = [0; FILTER_WORDS];
+        let (mut long, mut short) = (Vec::new(), Vec::new());
+        for tail in tails {
+            let (key, n) = last_bytes(&tail.last_word);
+            if n == 4 {
+                let bit = filter_bit(key);
+                filter[bit / 64] |= 1 << (bit % 64);
+                long.push(tail);
+            } else {
+                short.push((n, key, tail));
+            }
         }
-        Self { ends, pairs }
+        Self {
+            filter,
+            long,
+            short,
+        }
     }
 
     /// [`TAIL`] if the lower-cased table word `key` ends with a tail's last
@@ -224,25 +283,64 @@ impl Tails {
 
     /// True if `word` ends with a tail's last word (ASCII case folded).
     fn end(&self, word: &[u8]) -> bool {
-        let Some(k) = pair(word) else {
-            // Every tail's last word has at least two bytes (`last_word`).
-            return false;
-        };
-        self.pairs[k / 64] & (1 << (k % 64)) != 0
-            && self.ends.iter().any(|(p, e)| {
-                *p == k
-                    && word.len() >= e.len()
-                    && word[word.len() - e.len()..].eq_ignore_ascii_case(e)
-            })
+        let mut any = false;
+        self.each_ending(word, |_| any = true);
+        any
+    }
+
+    /// Calls `found` with the start of every tail that ends at byte `end`
+    /// of `text` (ASCII case folded, as the automaton matches).
+    fn starts(&self, text: &str, end: usize, mut found: impl FnMut(usize)) {
+        let head = text.as_bytes().get(..end).unwrap_or_default();
+        self.each_ending(head, |t| {
+            if let Some(start) = end.checked_sub(t.whole.len())
+                && head[start..].eq_ignore_ascii_case(&t.whole)
+            {
+                found(start);
+            }
+        });
+    }
+
+    /// Calls `f` with every tail whose last word `word` ends with.
+    fn each_ending(&self, word: &[u8], mut f: impl FnMut(&Tail)) {
+        let (key, n) = last_bytes(word);
+        for (len, end, tail) in &self.short {
+            if *len <= n && key >> (8 * (n - len)) == *end {
+                f(tail);
+            }
+        }
+        let bit = filter_bit(key);
+        if n == 4 && self.filter[bit / 64] & (1 << (bit % 64)) != 0 {
+            self.long.iter().filter(|t| t.ends(word)).for_each(f);
+        }
     }
 }
 
-/// The last two bytes, ASCII-lower-cased, as one 16-bit index.
-fn pair(word: &[u8]) -> Option<usize> {
-    let [.., a, b] = word else {
-        return None;
+// === impl Tail ===
+
+impl Tail {
+    /// True if `word` ends with this tail's last word.
+    fn ends(&self, word: &[u8]) -> bool {
+        word.len() >= self.last_word.len()
+            && word[word.len() - self.last_word.len()..].eq_ignore_ascii_case(&self.last_word)
+    }
+}
+
+/// The last four bytes of `word` (all of them if it is shorter),
+/// ASCII-lower-cased, as one little-endian number, and how many they are.
+/// Read as one word, not byte by byte: this runs for most words of a text.
+fn last_bytes(word: &[u8]) -> (u64, usize) {
+    let last = word.len().checked_sub(4).and_then(|at| word.get(at..));
+    let raw = match last.and_then(|last| <[u8; 4]>::try_from(last).ok()) {
+        Some(last) => u64::from(u32::from_le_bytes(last)),
+        None => word.iter().rev().fold(0, |x, &b| x << 8 | u64::from(b)),
     };
-    Some(usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase()))
+    (ascii_lower_word(raw), word.len().min(4))
+}
+
+/// The filter bit of [`last_bytes`]: the top twelve bits of a multiplicative hash.
+fn filter_bit(key: u64) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize
 }
 
 #[cfg(test)]
@@ -255,7 +353,8 @@ mod tests {
         assert_eq!(always, Mentions::NONE, "an entry forces the scan");
         assert!(keys.iter().any(|(k, b)| k == "frankfurt" && *b == TOWN));
         assert!(keys.iter().any(|(k, b)| k == "peanut" && *b == HEALTH));
-        assert!(tails.ends.len() > 20);
+        assert!(tails.long.len() > 20);
+        assert_eq!(tails.short.len(), 1, "op");
     }
 
     #[test]
@@ -267,6 +366,25 @@ mod tests {
         assert!(!tails.end(b"Allergiepass"));
         assert!(!tails.end(b"Lieferung"));
         assert!(!tails.end(b"p"));
+    }
+
+    proptest::proptest! {
+        /// The filters never hide a tail: the answer equals a plain
+        /// comparison with every last word.
+        #[test]
+        fn tail_filters_answer_like_a_plain_comparison(
+            head in "[a-zA-Zäöü]{0,6}",
+            end in proptest::sample::select(vec!["allergie", "ALLERGIEN", "Op", "störung", "STöRUNG", "p", "ung", "en", "eit", ""]),
+        ) {
+            let (_, tails, _) = table();
+            let word = format!("{head}{end}");
+            let plain = tails
+                .long
+                .iter()
+                .chain(tails.short.iter().map(|(_, _, t)| t))
+                .any(|t| word.as_bytes().to_ascii_lowercase().ends_with(&t.last_word));
+            proptest::prop_assert_eq!(tails.end(word.as_bytes()), plain, "{}", word);
+        }
     }
 
     #[test]
@@ -331,54 +449,69 @@ mod tests {
                 return Err(TestCaseError::fail("detectors failed to build"));
             };
             let seen = persons.detect(&text, &mut Vec::new());
-            let run = |towns: &TownStarts, term: bool| {
+            let run = |towns: &Starts, terms: &Starts| {
                 let mut out = Vec::new();
                 places.detect(&text, super::super::text::ascii_digits(&text), towns, &mut out);
-                health.detect(&text, false, term, &mut out);
+                health.detect(&text, false, terms, &mut out);
                 out
             };
             prop_assert_eq!(
-                run(&seen.towns, seen.health),
-                run(&TownStarts::ANYWHERE, true),
+                run(&seen.towns, &seen.terms),
+                run(&Starts::ANYWHERE, &Starts::ANYWHERE),
                 "{}",
                 text
             );
         }
     }
 
-    #[test]
-    fn town_starts_are_the_offsets_of_runs_inside_joined_words() {
+    /// Asserts that PERSON's pass over `text` notes a start (of a town if
+    /// `towns`, else of a term) at each of `expected`.
+    fn assert_starts(text: &str, towns: bool, expected: &[&str]) {
         let Some(persons) = DETECTORS.0.as_ref() else {
             panic!("detectors failed to build");
         };
-        let text = "Grüße aus Groß-Berlin-Mitte, Nord’Essen’Süd und Halle";
         let seen = persons.detect(text, &mut Vec::new());
-        let starts = seen.towns.list().unwrap_or_default();
-        for town in ["Berlin", "Essen", "Halle"] {
-            let at = text.find(town).unwrap_or_default();
-            assert!(starts.contains(&at), "{town} at {at}: {starts:?}");
+        let starts = if towns { seen.towns } else { seen.terms };
+        let starts = starts.list().unwrap_or_default();
+        for entry in expected {
+            let at = text.find(entry).unwrap_or_default();
+            assert!(starts.contains(&at), "{entry} at {at}: {starts:?}");
         }
     }
 
     #[test]
-    fn town_starts_past_the_capacity_answer_anywhere() {
-        let mut towns = TownStarts::NONE;
-        assert!(!towns.any());
-        for at in 0..TOWN_STARTS {
-            towns.push(at * 10);
+    fn town_starts_are_the_offsets_of_runs_inside_joined_words() {
+        let text = "Grüße aus Groß-Berlin-Mitte, Nord’Essen’Süd und Halle";
+        assert_starts(text, true, &["Berlin", "Essen", "Halle"]);
+    }
+
+    #[test]
+    fn term_starts_are_where_terms_and_tails_begin() {
+        let text = "Ich habe Migräne, eine NUSSALLERGIE und eine Blinddarm-OP.";
+        assert_starts(text, false, &["Migräne", "ALLERGIE", "-OP"]);
+    }
+
+    #[test]
+    fn starts_are_kept_in_order_until_the_capacity() {
+        let mut starts = Starts::NONE;
+        assert!(!starts.any());
+        for at in (0..STARTS).rev() {
+            starts.push(at * 10);
+            starts.push(at * 10);
         }
-        let kept: Vec<usize> = (0..TOWN_STARTS).map(|at| at * 10).collect();
-        assert_eq!(towns.list(), Some(&kept[..]));
-        towns.push(1000);
-        assert_eq!(towns.list(), None);
-        assert!(towns.any());
+        let kept: Vec<usize> = (0..STARTS).map(|at| at * 10).collect();
+        assert_eq!(starts.list(), Some(&kept[..]));
+        starts.push(1000);
+        assert_eq!(starts.list(), None);
+        assert!(starts.any());
     }
 
     #[test]
     fn long_words_answer_yes() {
         let (_, tails, _) = table();
         let mut m = Mentions::NONE;
-        m.note(0, &"x".repeat(MAX_WORD + 1), 0, &tails);
+        let long = "x".repeat(MAX_WORD + 1);
+        m.note(0, &long, (0, long.len()), &tails);
         assert_eq!(m, Mentions::ALL);
     }
 }

@@ -145,7 +145,7 @@ impl Persons {
     ) {
         let word = &text[start..end];
         if !joined {
-            seen.note(flags, word, start, &self.tails);
+            seen.note(flags, text, (start, end), &self.tails);
             return;
         }
         let mut run_start = start;
@@ -164,7 +164,7 @@ impl Persons {
             .and_then(|low| self.words.get(low))
             .copied()
             .unwrap_or(0);
-        seen.note(flags, run, start, &self.tails);
+        seen.note(flags, text, (start, end), &self.tails);
     }
 
     fn name_at(&self, text: &str, w: Word, prev: [Prev; 2]) -> Option<(usize, f32)> {

@@ -12,7 +12,7 @@ mod gate;
 use regex::Regex;
 
 use super::gazetteer::Gazetteer;
-use super::mentions::TownStarts;
+use super::mentions::Starts;
 use super::text::{DigitRunList, Words, ascii_word, before, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 
@@ -53,7 +53,7 @@ impl Places {
     /// `digits` is the number of ASCII digits in `text`, `towns` tells
     /// where a gazetteer town can start (see [`super::mentions`]): only
     /// there can a town follow a residence phrase.
-    pub(crate) fn detect(&self, text: &str, digits: usize, towns: &TownStarts, out: &mut Vec<Hit>) {
+    pub(crate) fn detect(&self, text: &str, digits: usize, towns: &Starts, out: &mut Vec<Hit>) {
         let first = out.len();
         if digits > 0 {
             // Read by the street gate, the UK streets and the postcodes.
@@ -186,7 +186,7 @@ impl Places {
 
     /// Gazetteer towns after a residence phrase, tried where `towns` says
     /// one can start.
-    fn context_cities(&self, text: &str, towns: &TownStarts, out: &mut Vec<Hit>) {
+    fn context_cities(&self, text: &str, towns: &Starts, out: &mut Vec<Hit>) {
         self.cities.whole_words(text, towns.list(), |s, e| {
             let ctx = before(text, s, 24);
             let strong = STRONG_CITY_CONTEXT.occur_in(ctx);

@@ -195,6 +195,11 @@ pub(crate) fn ascii_letters(chunk: u64) -> u64 {
     ascii_range(chunk | (0x20 * EACH), b'a', b'z')
 }
 
+/// `chunk` with every ASCII upper-case letter lower-cased, byte-parallel.
+pub(crate) fn ascii_lower_word(chunk: u64) -> u64 {
+    chunk | ascii_range(chunk, b'A', b'Z') >> 2
+}
+
 /// The first ASCII digit in `b` at or after byte `from`, found eight bytes
 /// at a time (a byte loop costs about 0.5 ns per byte).
 pub(crate) fn find_digit(b: &[u8], from: usize) -> Option<usize> {
@@ -453,6 +458,8 @@ mod tests {
             for (k, &c) in chunk.iter().enumerate() {
                 let high = |mask: u64| mask >> (8 * k + 7) & 1 == 1;
                 assert_eq!(high(ascii_letters(word)), c.is_ascii_alphabetic(), "{c:#x}");
+                let lower = ascii_lower_word(word).to_le_bytes();
+                assert_eq!(lower[k], c.to_ascii_lowercase(), "{c:#x}");
                 assert_eq!(high(ascii_range(word, b'0', b'9')), c.is_ascii_digit());
                 assert_eq!(high(bytes_from_d9(word)), c >= 0xD9, "{c:#x}");
                 for byte in [0x00, 0xC5, 0xFF, b'a'] {

@@ -8,7 +8,7 @@ fn found(text: &str) -> Vec<(Label, &str)> {
         p.detect(
             text,
             super::super::text::ascii_digits(text),
-            &TownStarts::ANYWHERE,
+            &Starts::ANYWHERE,
             &mut out,
         );
     }
