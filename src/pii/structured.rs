@@ -80,7 +80,7 @@ impl Structured {
             if p.vat_start {
                 self.vat_ids(text, out);
             }
-            if p.digit_run(8) || (p.digit_run(2) && p.digit_run(6)) {
+            if p.rvnr_letter && (p.digit_run(8) || (p.digit_run(2) && p.digit_run(6))) {
                 self.rvnrs(text, out);
             }
             if p.kvnr_word {
@@ -93,7 +93,7 @@ impl Structured {
         if p.dotted_digits >= 3 {
             self.ipv4s(text, out);
         }
-        if p.colons >= 2 {
+        if p.hex_colons {
             self.ipv6s(text, out);
         }
     }
@@ -269,8 +269,9 @@ impl Structured {
 #[derive(Clone, Copy, Debug, Default)]
 struct Shape {
     at: bool,
-    /// How often `:` occurs, counted up to two (IPv6 needs two).
-    colons: u8,
+    /// Two colons with at most four ASCII hex digits between them (`::`,
+    /// `:db8:`): the IPv6 pattern needs a pair.
+    hex_colons: bool,
     /// Occurrences of digit `.` digit (IPv4 needs three).
     dotted_digits: u8,
     /// A word starting with two letters and two digits (`DE89…`).
@@ -282,6 +283,11 @@ struct Shape {
     card_groups: bool,
     /// A run of 3 digits, a space, a run of 3 (Steuer-ID groups).
     tax_groups: bool,
+    /// A run of six or eight digits followed by an ASCII letter, directly
+    /// or after a space or hyphen (`12 345678 A…`, `12345678A…`). The
+    /// RVNR pattern's letter may also match `K` (Kelvin) or `ſ`, but the
+    /// check digit reads ASCII letters only, so such a match is never kept.
+    rvnr_letter: bool,
     /// A ten-character word: a letter and nine digits (KVNR).
     kvnr_word: bool,
     /// A ten-character word: a letter first and a digit last (ID card,
@@ -293,14 +299,13 @@ struct Shape {
 
 impl Shape {
     /// Visits only the words that hold a digit (every flag but `at` and
-    /// `colons` needs one), found by a search for the next digit eight
+    /// `hex_colons` needs one), found by a search for the next digit eight
     /// bytes at a time; `@` and `:` are looked for with `memchr`.
     fn of(text: &str) -> Self {
         let b = text.as_bytes();
-        let colons = memchr::memchr_iter(b':', b).take(2).count();
         let mut p = Self {
             at: memchr::memchr(b'@', b).is_some(),
-            colons: u8::try_from(colons).unwrap_or(u8::MAX),
+            hex_colons: hex_colon_pair(b),
             ..Self::default()
         };
         // End and length of the previous digit run.
@@ -339,6 +344,7 @@ impl Shape {
             let (prev_end, prev_len) = *prev;
             let sep = if prev_end + 1 == run { b[prev_end] } else { 0 };
             self.card_groups |= prev_len == 4 && matches!(sep, b' ' | b'-') && matches!(len, 4 | 6);
+            self.rvnr_letter |= matches!(len, 6 | 8) && letter_after(b, i);
             self.tax_groups |= prev_len == 3 && sep == b' ' && len == 3;
             *prev = (i, len);
         }
@@ -361,6 +367,28 @@ impl Shape {
 
     fn digit_run(&self, n: usize) -> bool {
         self.digit_runs & (1 << n) != 0
+    }
+}
+
+/// True if two colons in `b` have at most four ASCII hex digits between
+/// them.
+fn hex_colon_pair(b: &[u8]) -> bool {
+    let mut prev = None;
+    memchr::memchr_iter(b':', b).any(|at| {
+        let pair = prev
+            .is_some_and(|p: usize| at - p <= 5 && b[p + 1..at].iter().all(u8::is_ascii_hexdigit));
+        prev = Some(at);
+        pair
+    })
+}
+
+/// True if an ASCII letter is at byte `i` of `b`, or at `i + 1` after a
+/// space or hyphen.
+fn letter_after(b: &[u8], i: usize) -> bool {
+    match b.get(i) {
+        Some(c) if c.is_ascii_alphabetic() => true,
+        Some(b' ' | b'-') => b.get(i + 1).is_some_and(u8::is_ascii_alphabetic),
+        _ => false,
     }
 }
 

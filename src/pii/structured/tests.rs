@@ -117,7 +117,11 @@ fn shape_byte_by_byte(text: &str) -> Shape {
         }
         match c {
             b'@' => p.at = true,
-            b':' => p.colons = p.colons.saturating_add(1),
+            b':' => {
+                let back = b[..i].iter().rev().take(5);
+                let between = back.take_while(|c| c.is_ascii_hexdigit()).count();
+                p.hex_colons |= i > between && between < 5 && b[i - between - 1] == b':';
+            }
             b'.' if i > 0
                 && b[i - 1].is_ascii_digit()
                 && b.get(i + 1).is_some_and(u8::is_ascii_digit) =>
@@ -133,6 +137,10 @@ fn shape_byte_by_byte(text: &str) -> Shape {
 
 use proptest::prelude::*;
 
+/// Built once: building per case would dominate the tests' time.
+static STRUCTURED: std::sync::LazyLock<Option<Structured>> =
+    std::sync::LazyLock::new(|| Structured::new().ok());
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2048))]
 
@@ -147,10 +155,39 @@ proptest! {
         let slow = shape_byte_by_byte(&text);
         prop_assert!(!fast.vat_start || slow.vat_start, "{}", text);
         let fields = |p: Shape| (
-            p.at, p.colons.min(2), p.dotted_digits, p.iban_start, p.card_groups,
-            p.tax_groups, p.kvnr_word, p.document_word, p.digit_runs,
+            p.at, p.hex_colons, p.dotted_digits, p.iban_start, p.card_groups,
+            p.tax_groups, p.kvnr_word, p.document_word, p.digit_runs, p.rvnr_letter,
         );
         prop_assert_eq!(fields(fast), fields(slow), "{}", text);
+    }
+
+    /// Wherever the IPv6 and RVNR patterns match (in ASCII text, where
+    /// their check can pass), the flags that gate them are set.
+    #[test]
+    fn ipv6_and_rvnr_matches_set_their_flags(
+        text in r"([0-9]{1,8}|[0-9a-fA-F]{1,4}|:|::|[ \-.]|[a-zA-Z]){0,16}",
+    ) {
+        let Some(s) = STRUCTURED.as_ref() else {
+            return Err(TestCaseError::fail("patterns failed to build"));
+        };
+        let p = Shape::of(&text);
+        prop_assert!(!s.ipv6.is_match(&text) || p.hex_colons, "{}", text);
+        prop_assert!(!s.rvnr.is_match(&text) || p.rvnr_letter, "{}", text);
+    }
+
+    /// Every RVNR shape, with any separators, sets the RVNR flag.
+    #[test]
+    fn every_rvnr_shape_sets_its_flag(
+        before in r"[a-z ,.]{0,4}",
+        parts in r"[0-9]{2}[ \-]?[0-9]{6}[ \-]?[a-zA-Z][ \-]?[0-9]{2}[ \-]?[0-9]",
+        after in r"[a-z ,.]{0,4}",
+    ) {
+        let text = format!("{before} {parts} {after}");
+        let Some(s) = STRUCTURED.as_ref() else {
+            return Err(TestCaseError::fail("patterns failed to build"));
+        };
+        prop_assert!(s.rvnr.is_match(&text), "{}", text);
+        prop_assert!(Shape::of(&text).rvnr_letter, "{}", text);
     }
 
     /// The stricter spaced-VAT flag still lets every VAT id through.
