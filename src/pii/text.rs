@@ -46,56 +46,126 @@ impl Words {
 /// Several [`Words`] lists read in one pass: which of them occur in a text.
 /// For lists that gate a whole detector, so a text is scanned once for all
 /// of them instead of once per list.
+///
+/// The text is ASCII-lower-cased into a stack buffer, a window at a time,
+/// and searched with a SIMD multi-substring searcher (Teddy) where the CPU
+/// has one: about twice as fast as the case-folding automaton, which reads
+/// a table per byte.
 #[derive(Debug)]
 pub(crate) struct WordSets<const N: usize> {
     sets: [&'static Words; N],
-    /// The automaton over every list's words, and per word its list.
-    automaton: OnceLock<Option<(AhoCorasick, Vec<usize>)>>,
+    searcher: OnceLock<Option<SetSearcher>>,
 }
+
+/// The compiled form of a [`WordSets`].
+#[derive(Debug)]
+struct SetSearcher {
+    /// Every word of two bytes or more, lower-cased; pattern `i` is `words[i]`.
+    packed: aho_corasick::packed::Searcher,
+    /// Every word (lower-cased) with its list.
+    words: Vec<(Box<[u8]>, usize)>,
+    /// One-byte words (`*`), looked for with `memchr`, with their lists.
+    bytes: Vec<(u8, usize)>,
+    /// The longest word, in bytes.
+    max_len: usize,
+}
+
+/// Bytes of text lower-cased and searched at a time by [`WordSets`];
+/// consecutive windows overlap by a word's length, so no word is cut.
+const WINDOW: usize = 256;
 
 impl<const N: usize> WordSets<N> {
     pub(crate) const fn new(sets: [&'static Words; N]) -> Self {
         Self {
             sets,
-            automaton: OnceLock::new(),
+            searcher: OnceLock::new(),
         }
     }
 
     /// For each list, whether any of its words occurs in `hay` (the same
     /// answer as each list's [`Words::occur_in`]).
     pub(crate) fn occur_in(&self, hay: &str) -> [bool; N] {
-        let mut found = [false; N];
-        let Some((ac, set_of)) = self.automaton.get_or_init(|| self.build()) else {
-            // Unreachable for the built-in lists; stay correct regardless.
+        let Some(s) = self.searcher.get_or_init(|| self.build()) else {
+            // No SIMD searcher on this CPU (or words too long for a window).
             return self.sets.map(|s| s.occur_in(hay));
         };
-        for m in ac.find_overlapping_iter(hay) {
-            if let Some(f) = set_of
-                .get(m.pattern().as_usize())
-                .and_then(|&i| found.get_mut(i))
-            {
-                *f = true;
-            }
-            if found.iter().all(|&f| f) {
+        let mut found = [false; N];
+        let mut buf = [0u8; WINDOW];
+        let step = WINDOW - (s.max_len - 1);
+        let mut from = 0;
+        while from < hay.len() {
+            let window = hay.as_bytes().get(from..(from + WINDOW).min(hay.len()));
+            let window = window.unwrap_or_default();
+            let lowered = buf.get_mut(..window.len()).unwrap_or_default();
+            lowered.copy_from_slice(window);
+            lowered.make_ascii_lowercase();
+            s.mark(lowered, &mut found);
+            if found.iter().all(|&f| f) || from + WINDOW >= hay.len() {
                 break;
             }
+            from += step;
         }
         found
     }
 
-    fn build(&self) -> Option<(AhoCorasick, Vec<usize>)> {
-        let (words, set_of): (Vec<&str>, Vec<usize>) = self
-            .sets
+    fn build(&self) -> Option<SetSearcher> {
+        let mut words = Vec::new();
+        let mut bytes = Vec::new();
+        for (i, set) in self.sets.iter().enumerate() {
+            for w in set.list {
+                match w.as_bytes().to_ascii_lowercase()[..] {
+                    [b] => bytes.push((b, i)),
+                    ref word => words.push((word.into(), i)),
+                }
+            }
+        }
+        let max_len = words
             .iter()
-            .enumerate()
-            .flat_map(|(i, s)| s.list.iter().map(move |w| (*w, i)))
-            .unzip();
-        let ac = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(words)
-            .ok()?;
-        Some((ac, set_of))
+            .map(|(w, _): &(Box<[u8]>, usize)| w.len())
+            .max()?;
+        if max_len > WINDOW / 2 {
+            return None;
+        }
+        let packed = aho_corasick::packed::Config::new()
+            .builder()
+            .extend(words.iter().map(|(w, _)| w))
+            .build()?;
+        Some(SetSearcher {
+            packed,
+            words,
+            bytes,
+            max_len,
+        })
+    }
+}
+
+impl SetSearcher {
+    /// Marks in `found` the lists with a word in the lower-cased `hay`.
+    fn mark<const N: usize>(&self, hay: &[u8], found: &mut [bool; N]) {
+        for &(b, set) in &self.bytes {
+            if memchr::memchr(b, hay).is_some()
+                && let Some(f) = found.get_mut(set)
+            {
+                *f = true;
+            }
+        }
+        let mut from = 0;
+        while let Some(m) = self
+            .packed
+            .find_in(hay, aho_corasick::Span::from(from..hay.len()))
+        {
+            // The searcher reports one word per position; another list's
+            // word may start there too, so every word is compared.
+            let rest = hay.get(m.start()..).unwrap_or_default();
+            for (word, set) in &self.words {
+                if rest.starts_with(word)
+                    && let Some(f) = found.get_mut(*set)
+                {
+                    *f = true;
+                }
+            }
+            from = m.start() + 1;
+        }
     }
 }
 
@@ -429,12 +499,33 @@ mod tests {
         assert!(!any_ci(&long, &["sendung"]));
     }
 
+    static A: Words = Words::new(&["geboren", "geb.", "*"]);
+    static B: Words = Words::new(&["ssw", "schwanger"]);
+    static C: Words = Words::new(&["auto", "kfz", "schw"]);
+    static ALL: WordSets<3> = WordSets::new([&A, &B, &C]);
+
+    proptest! {
+        /// Word sets answer like each list on its own, in any ASCII case,
+        /// in texts longer than a window, and where words of two lists
+        /// start at one position (`schwanger` and `schw`).
+        #[test]
+        fn word_sets_answer_like_each_list_anywhere(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    proptest::sample::select(vec!["Geboren", "GEB.", "*", "SSW", "schwanger", "AUTO", "kfz", "ü"])
+                        .prop_map(str::to_owned),
+                    "[a-z .]{1,40}",
+                ],
+                0..30,
+            ),
+        ) {
+            let hay: String = pieces.concat();
+            prop_assert_eq!(ALL.occur_in(&hay), [&A, &B, &C].map(|w| w.occur_in(&hay)), "{}", hay);
+        }
+    }
+
     #[test]
     fn word_sets_answer_like_each_list() {
-        static A: Words = Words::new(&["geboren", "geb."]);
-        static B: Words = Words::new(&["ssw", "schwanger"]);
-        static C: Words = Words::new(&["auto", "kfz"]);
-        static ALL: WordSets<3> = WordSets::new([&A, &B, &C]);
         for hay in [
             "",
             "Geb. am 3.4.",
