@@ -227,9 +227,9 @@ fn to_findings(text: &str, hits: Vec<Hit>) -> Vec<Finding> {
     let mut out = Vec::with_capacity(hits.len());
     let (mut byte, mut chars) = (0, 0);
     for h in hits {
-        chars += text[byte..h.start].chars().count();
+        chars += text::char_count(&text[byte..h.start]);
         let start = chars;
-        chars += text[h.start..h.end].chars().count();
+        chars += text::char_count(&text[h.start..h.end]);
         byte = h.end;
         out.push(Finding {
             label: h.label,

@@ -13,6 +13,14 @@ pub(crate) fn ascii_digits(text: &str) -> usize {
     count_marked(text.as_bytes(), |chunk| ascii_range(chunk, b'0', b'9'))
 }
 
+/// The number of characters in `text`, counted eight bytes at a time (as
+/// the bytes that do not continue a character). `str::chars().count()`
+/// reads short texts byte by byte.
+pub(crate) fn char_count(text: &str) -> usize {
+    let continuation = |chunk: u64| chunk & !(chunk << 1) & HIGH;
+    text.len() - count_marked(text.as_bytes(), continuation)
+}
+
 /// How many bytes of `b` are marked by `mark`, which sets the high bit of
 /// each chosen byte of an eight-byte word (and no other bit). The bytes are
 /// read eight at a time, the last few padded with zero bytes, so `mark`
@@ -317,6 +325,11 @@ mod tests {
             prop_assert_eq!(digits, b.iter().filter(|c| c.is_ascii_digit()).count());
             let high = count_marked(&b, bytes_from_d9);
             prop_assert_eq!(high, b.iter().filter(|&&c| c >= 0xD9).count());
+        }
+
+        #[test]
+        fn characters_are_counted_like_chars(text in "\\PC{0,40}") {
+            prop_assert_eq!(char_count(&text), text.chars().count());
         }
     }
 
