@@ -44,8 +44,9 @@ impl LongestAt {
     ///
     /// Leftmost-longest: if any entry starts at `at`, the leftmost match in
     /// a window of the longest entry's length starts there and is the
-    /// longest one. (An unanchored search only: an automaton that also
-    /// supports anchored searches is twice the size.)
+    /// longest one. (An unanchored automaton: the whole-text search in
+    /// [`LongestAt::each`] needs one, and one that also supports anchored
+    /// searches is twice the size; see docs/pii.md, tenth pass.)
     pub(crate) fn at(&self, text: &str, at: usize) -> Option<Match> {
         let window = at..at.saturating_add(self.max_len).min(text.len());
         if window.is_empty() {

@@ -161,9 +161,9 @@ impl Mentions {
         self.towns.anywhere && self.terms.anywhere
     }
 
-    /// Notes the run of letters at `start..end` of `text`, with its
-    /// word-table `flags` (0 if the table does not know it: every entry has
-    /// a bit).
+    /// Notes the run of letters at the byte range `span` of `text`, with
+    /// its word-table `flags` (0 if the table does not know it: every entry
+    /// has a bit).
     pub(crate) fn note(&mut self, flags: u16, text: &str, span: (usize, usize), tails: &Tails) {
         let run = text.as_bytes().get(span.0..span.1).unwrap_or_default();
         let long = run.len() > MAX_WORD;
@@ -338,7 +338,8 @@ fn last_bytes(word: &[u8]) -> (u64, usize) {
     (ascii_lower_word(raw), word.len().min(4))
 }
 
-/// The filter bit of [`last_bytes`]: the top twelve bits of a multiplicative hash.
+/// The filter bit of [`last_bytes`]: the top twelve bits of a
+/// multiplicative hash.
 fn filter_bit(key: u64) -> usize {
     (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize
 }
