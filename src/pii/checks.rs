@@ -87,10 +87,14 @@ pub(crate) fn card_issuer_ok(digits: &[u8]) -> bool {
 }
 
 /// ISO 7064 MOD 11,10 over all digits but the last, compared to the last.
+/// False for anything but ASCII digits.
 pub(crate) fn mod11_10(digits: &[u8]) -> bool {
     let Some((&check, body)) = digits.split_last() else {
         return false;
     };
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
     let mut p = 10u32;
     for &d in body {
         let mut s = (u32::from(d - b'0') + p) % 10;
@@ -105,7 +109,7 @@ pub(crate) fn mod11_10(digits: &[u8]) -> bool {
 
 /// Steuer-IdNr: 11 digits, no leading 0, repetition rule, MOD 11,10.
 pub(crate) fn tax_id(digits: &[u8]) -> bool {
-    if digits.len() != 11 || digits[0] == b'0' {
+    if digits.len() != 11 || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
     let mut counts = [0u8; 10];
@@ -273,6 +277,10 @@ mod tests {
         assert!(!tax_id(b"86095742718"));
         assert!(!tax_id(b"06095742719"));
         assert!(!tax_id(b"12345678903"));
+        // Anything but digits is rejected, never indexed by.
+        assert!(!tax_id(b"8609574271A"));
+        assert!(!tax_id(b"A6095742719"));
+        assert!(!mod11_10(b"12-4"));
     }
 
     #[test]

@@ -200,7 +200,10 @@ impl Structured {
     fn documents(&self, text: &str, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
         for m in self.doc.find_iter(text) {
-            let Some(chars) = compact(m.as_str(), &mut buf) else {
+            // Ten ASCII characters: the pattern's case folding also takes
+            // the Kelvin sign for `k`, and its `\d` other scripts' digits,
+            // which `compact` drops; such a match is no document number.
+            let Some(chars) = compact(m.as_str(), &mut buf).filter(|c| c.len() == 10) else {
                 continue;
             };
             let mixed = chars.iter().any(u8::is_ascii_digit)

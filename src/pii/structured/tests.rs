@@ -94,6 +94,15 @@ fn look_alikes_are_not_flagged() {
 }
 
 #[test]
+fn folded_and_foreign_characters_in_a_document_number_are_no_document() {
+    // The Kelvin sign folds to `k` and `١` is a digit to the patterns, but
+    // a document number is ten ASCII characters. (Two Kelvin signs once
+    // made the detector index past the end of the compacted number.)
+    let text = "Ausweis L\u{212A}\u{212A}1234567, L\u{212A}١2345678 und T220001293";
+    assert_eq!(found(text), vec![(Label::DeIdCard, "T220001293")]);
+}
+
+#[test]
 fn texts_of_one_or_two_characters_are_scanned_safely() {
     for text in ["0", "1 2", "a1", "-5", "::", "1.2"] {
         assert!(found(text).is_empty(), "{text}");
@@ -188,6 +197,36 @@ proptest! {
         };
         prop_assert!(s.rvnr.is_match(&text), "{}", text);
         prop_assert!(Shape::of(&text).rvnr_letter, "{}", text);
+    }
+
+    /// Identifier shapes mixed with characters the patterns fold or count
+    /// as digits (Kelvin sign, long s, sharp s, Arabic-Indic digits) never
+    /// make a detector panic, and spans stay on character boundaries.
+    #[test]
+    fn identifier_shapes_with_folded_characters_never_panic(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                "[0-9]{1,10}",
+                "[A-Za-z]{1,3}",
+                proptest::sample::select(vec![
+                    "\u{212A}", "\u{17F}", "ß", "١", "٣", "DE", " ", "-", "@", ":", ".",
+                    "T220001293", "DE89 3704 0044 0532 0130 00", "65 170839 J 003",
+                    "L\u{212A}\u{212A}", "1234567", "\u{212A}١",
+                ])
+                .prop_map(str::to_owned),
+            ],
+            0..16,
+        ),
+    ) {
+        let text = pieces.concat();
+        let Some(s) = STRUCTURED.as_ref() else {
+            return Err(TestCaseError::fail("patterns failed to build"));
+        };
+        let mut out = Vec::new();
+        s.detect(&text, super::super::text::ascii_digits(&text), &mut out);
+        for h in out {
+            prop_assert!(text.get(h.start..h.end).is_some_and(|span| !span.is_empty()));
+        }
     }
 
     /// The stricter spaced-VAT flag still lets every VAT id through.
