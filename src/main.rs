@@ -120,6 +120,7 @@ enum WebhookCommand {
 }
 
 fn main() -> ExitCode {
+    schleuse::observability::withhold_panic_messages();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
