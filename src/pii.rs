@@ -183,6 +183,17 @@ impl Engine {
     }
 }
 
+/// Runs the work on one text (detection, transformation) so that a panic
+/// in it, which would be a bug, comes back as `None` instead of unwinding
+/// through a connection or the inbound worker: callers then refuse the
+/// text (fail closed). The binary's panic hook logs where it happened and
+/// withholds the message, which could quote the text.
+pub fn guarded<T>(work: impl FnOnce() -> T) -> Option<T> {
+    // The engine holds no state a half-finished search could leave
+    // inconsistent: each search takes its caches afresh.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).ok()
+}
+
 /// Word lists that gate whole detectors (no birth word, no date-of-birth
 /// scan …), read in one pass per text.
 static GATES: text::WordSets<3> = text::WordSets::new([

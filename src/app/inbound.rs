@@ -13,7 +13,7 @@ use super::{Core, StartError};
 use crate::config::Config;
 use crate::consent::ConsentLearner;
 use crate::ingress::BodyLimits;
-use crate::pii::{PiiKeys, transform};
+use crate::pii::{PiiKeys, guarded, transform};
 use crate::webhook::{
     Deliverer, Inbox, Processor, TextTransform, WebhookEndpoint, WebhookSecrets, WebhookSinks,
 };
@@ -116,13 +116,19 @@ fn inbound_text(core: &Core, key: &[u8; 32]) -> TextTransform {
     let policy = Arc::clone(&core.policy);
     let keys = PiiKeys::from_secret(key);
     Box::new(move |text: &mut String| {
-        let findings = engine.detect(text);
-        if findings.is_empty() {
-            return;
-        }
-        match transform(text, &findings, policy.current().pii_inbound(), &keys) {
-            Ok(done) => *text = done.text,
-            Err(blocked) => *text = format!("[{} withheld]", blocked.label),
+        let result = guarded(|| {
+            let findings = engine.detect(text);
+            if findings.is_empty() {
+                return Ok(None);
+            }
+            transform(text, &findings, policy.current().pii_inbound(), &keys).map(Some)
+        });
+        match result {
+            Some(Ok(None)) => {}
+            Some(Ok(Some(done))) => *text = done.text,
+            Some(Err(blocked)) => *text = format!("[{} withheld]", blocked.label),
+            // The engine failed (a bug): nothing of the text goes on.
+            None => *text = String::from("[text withheld: the check for personal data failed]"),
         }
     })
 }

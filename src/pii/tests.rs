@@ -276,3 +276,14 @@ fn dev_corpus_overall_f1_stays_above_the_measured_floor() {
         "exact-match F1 {f1:.3} (P {p:.3} R {r:.3}) fell below the floor"
     );
 }
+
+#[test]
+fn a_panic_in_guarded_work_comes_back_as_none() {
+    assert_eq!(guarded(|| 7), Some(7));
+    let cut = std::hint::black_box(2);
+    assert_eq!(
+        guarded(|| "Müller"[..cut].len()),
+        None,
+        "slicing inside `ü` panics"
+    );
+}

@@ -2,10 +2,12 @@
 //! engine under the policy's outbound rules. Only counts per label and
 //! operator leave this module, never values.
 
+use http::StatusCode;
+
 use super::Gateway;
 use crate::error::ApiError;
 use crate::message::SendRequest;
-use crate::pii::{ActionCount, Operator, transform};
+use crate::pii::{ActionCount, Blocked, Label, Operator, Transformed, guarded, transform};
 use crate::policy::Policy;
 
 /// What the redact phase did: counts per label and operator, never values.
@@ -42,27 +44,33 @@ impl Gateway {
         policy: &Policy,
     ) -> Result<Redaction, (ApiError, Vec<ActionCount>)> {
         let mut redaction = Redaction::default();
-        let mut blocked = None;
+        let mut refusal = None;
         request.for_each_text_mut(&mut |_site, text| {
-            if blocked.is_some() {
+            if refusal.is_some() {
                 return;
             }
-            let findings = self.pii.detect(text);
-            if findings.is_empty() {
-                return;
-            }
-            match transform(text, &findings, policy.pii_outbound(), &self.pii_keys) {
-                Ok(done) => {
+            match guarded(|| self.redact_text(text, policy)) {
+                None => refusal = Some(Refusal::Failed),
+                Some(Err(blocked)) => refusal = Some(Refusal::Blocked(blocked.label)),
+                Some(Ok(None)) => {}
+                Some(Ok(Some(done))) => {
                     redaction.changed |= done.text != *text;
                     *text = done.text;
                     redaction.add(&done.actions);
                 }
-                Err(b) => blocked = Some(b.label),
             }
         });
-        match blocked {
+        match refusal {
             None => Ok(redaction),
-            Some(label) => {
+            Some(Refusal::Failed) => Err((
+                ApiError::internal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "pii.failed",
+                    "the check for personal data failed on this message; nothing was sent",
+                ),
+                Vec::new(),
+            )),
+            Some(Refusal::Blocked(label)) => {
                 let error = ApiError::forbidden(
                     "pii.blocked",
                     format!(
@@ -80,4 +88,21 @@ impl Gateway {
             }
         }
     }
+
+    /// One text site under the outbound rules: `None` if it holds nothing.
+    fn redact_text(&self, text: &str, policy: &Policy) -> Result<Option<Transformed>, Blocked> {
+        let findings = self.pii.detect(text);
+        if findings.is_empty() {
+            return Ok(None);
+        }
+        transform(text, &findings, policy.pii_outbound(), &self.pii_keys).map(Some)
+    }
+}
+
+/// Why the redact phase refuses a send.
+enum Refusal {
+    /// The policy blocks a category found in a text.
+    Blocked(Label),
+    /// The engine failed (a bug, caught by [`guarded`]).
+    Failed,
 }
