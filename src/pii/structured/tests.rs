@@ -1,11 +1,21 @@
 use super::*;
 
-fn found(text: &str) -> Vec<(Label, &str)> {
+/// Built once: building per case would dominate the tests' time.
+static STRUCTURED: std::sync::LazyLock<Option<Structured>> =
+    std::sync::LazyLock::new(|| Structured::new().ok());
+
+/// The structured detector's hits in `text` (none if it failed to build).
+fn hits(text: &str) -> Vec<Hit> {
     let mut out = Vec::new();
-    if let Ok(s) = Structured::new() {
+    if let Some(s) = STRUCTURED.as_ref() {
         s.detect(text, super::super::text::ascii_digits(text), &mut out);
     }
-    out.iter()
+    out
+}
+
+fn found(text: &str) -> Vec<(Label, &str)> {
+    hits(text)
+        .iter()
         .map(|h| (h.label, &text[h.start..h.end]))
         .collect()
 }
@@ -146,10 +156,6 @@ fn shape_byte_by_byte(text: &str) -> Shape {
 
 use proptest::prelude::*;
 
-/// Built once: building per case would dominate the tests' time.
-static STRUCTURED: std::sync::LazyLock<Option<Structured>> =
-    std::sync::LazyLock::new(|| Structured::new().ok());
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2048))]
 
@@ -219,12 +225,8 @@ proptest! {
         ),
     ) {
         let text = pieces.concat();
-        let Some(s) = STRUCTURED.as_ref() else {
-            return Err(TestCaseError::fail("patterns failed to build"));
-        };
-        let mut out = Vec::new();
-        s.detect(&text, super::super::text::ascii_digits(&text), &mut out);
-        for h in out {
+        prop_assert!(STRUCTURED.is_some(), "patterns failed to build");
+        for h in hits(&text) {
             prop_assert!(text.get(h.start..h.end).is_some_and(|span| !span.is_empty()));
         }
     }
