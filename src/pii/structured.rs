@@ -1,30 +1,56 @@
 //! Detectors for identifiers with a fixed shape: candidates come from one
 //! regex per shape, and only candidates that pass the check digit (or the
-//! parser) become findings. Context words move the score.
+//! parser) become findings. Context words move the score. A byte pass
+//! ([`shape`]) tells which patterns can match and, for those that start a
+//! word, at which word starts.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use regex::Regex;
 
 use super::checks;
-use super::text::{
-    Words, ascii_word, before, compact, digit_run, find_digit, isolated, next_char, prev_char,
-};
+use super::text::{Words, before, compact, isolated, next_char, prev_char};
 use super::{Hit, Label};
+use shape::{DIGIT_FIRST, IBAN, Shape, Starts, TEN, VAT};
 
 /// Compiled regexes for the structured identifiers.
 #[derive(Debug)]
 pub(crate) struct Structured {
     email: Regex,
-    iban: Regex,
-    card: Regex,
-    tax: Regex,
-    vat: Regex,
-    rvnr: Regex,
-    kvnr: Regex,
-    doc: Regex,
-    ipv4: Regex,
+    iban: Pattern,
+    card: Pattern,
+    tax: Pattern,
+    vat: Pattern,
+    rvnr: Pattern,
+    kvnr: Pattern,
+    doc: Pattern,
+    ipv4: Pattern,
     ipv6: Regex,
+}
+
+/// A pattern that starts a word, in two forms: for a whole-text search,
+/// and anchored (`^(?:…)`), for matching at the word starts [`Shape`]
+/// lists. An anchored match reads the few bytes of the match; the search
+/// read the whole text, and the text before the match a second time
+/// backwards (see docs/pii.md, eleventh pass).
+#[derive(Debug)]
+struct Pattern {
+    anywhere: Regex,
+    anchored: Regex,
+    /// The word starts that suit this pattern.
+    kind: u8,
+}
+
+/// The matches of a [`Pattern`], as byte ranges, left to right.
+enum Spans<'r, 't, I> {
+    Anywhere(regex::Matches<'r, 't>),
+    At {
+        anchored: &'r Regex,
+        text: &'t str,
+        starts: I,
+        /// The end of the last match: a start before it is inside it.
+        resume: usize,
+    },
 }
 
 // === impl Structured ===
@@ -35,18 +61,29 @@ impl Structured {
             email: Regex::new(
                 r"[\p{L}\p{N}_%+-][\p{L}\p{N}._%+-]*@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}",
             )?,
-            iban: Regex::new(r"(?i)(?-u:\b)[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,30}")?,
-            card: Regex::new(
+            iban: Pattern::new(r"(?i)(?-u:\b)[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,30}", IBAN)?,
+            card: Pattern::new(
                 r"(?-u:\b)(?:\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{13,19})(?-u:\b)",
+                DIGIT_FIRST,
             )?,
-            tax: Regex::new(
+            tax: Pattern::new(
                 r"(?-u:\b)(?:\d{11}|\d{2} \d{3} \d{3} \d{3}|\d{3} \d{3} \d{3} \d{2})(?-u:\b)",
+                DIGIT_FIRST,
             )?,
-            vat: Regex::new(r"(?-u:\b)(?:DE|de) ?(?:\d{9}|\d{3} \d{3} \d{3})(?-u:\b)")?,
-            rvnr: Regex::new(r"(?i)(?-u:\b)\d{2}[ -]?\d{6}[ -]?[a-z][ -]?\d{2}[ -]?\d(?-u:\b)")?,
-            kvnr: Regex::new(r"(?i)(?-u:\b)[a-z]\d{9}(?-u:\b)")?,
-            doc: Regex::new(r"(?i)(?-u:\b)[cfghjklmnprtvwxyz][0-9cfghjklmnprtvwxyz]{8}\d(?-u:\b)")?,
-            ipv4: Regex::new(r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)")?,
+            vat: Pattern::new(
+                r"(?-u:\b)(?:DE|de) ?(?:\d{9}|\d{3} \d{3} \d{3})(?-u:\b)",
+                VAT,
+            )?,
+            rvnr: Pattern::new(
+                r"(?i)(?-u:\b)\d{2}[ -]?\d{6}[ -]?[a-z][ -]?\d{2}[ -]?\d(?-u:\b)",
+                DIGIT_FIRST,
+            )?,
+            kvnr: Pattern::new(r"(?i)(?-u:\b)[a-z]\d{9}(?-u:\b)", TEN)?,
+            doc: Pattern::new(
+                r"(?i)(?-u:\b)[cfghjklmnprtvwxyz][0-9cfghjklmnprtvwxyz]{8}\d(?-u:\b)",
+                TEN,
+            )?,
+            ipv4: Pattern::new(r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)", DIGIT_FIRST)?,
             ipv6: Regex::new(r"(?i)(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}")?,
         })
     }
@@ -61,37 +98,43 @@ impl Structured {
             }
             return;
         }
-        // One byte pass notes what candidates can exist; a regex pass runs
-        // only if its shape is possible (each gate is implied by its regex).
+        // One byte pass notes what candidates can exist; a regex runs only
+        // if its shape is possible (each gate is implied by its regex), and
+        // where it can start if that is known.
         let p = Shape::of(text);
         if p.at {
             self.emails(text, out);
         }
+        let starts = if digits >= 9 || p.document_word || p.dotted_digits >= 3 {
+            p.starts.usable(text)
+        } else {
+            None
+        };
         if digits >= 9 {
             if p.iban_start {
-                self.ibans(text, out);
+                self.ibans(text, starts, out);
             }
             if p.card_groups || (13..=19).any(|n| p.digit_run(n)) {
-                self.cards(text, out);
+                self.cards(text, starts, out);
             }
             if p.digit_run(11) || p.tax_groups {
-                self.tax_ids(text, out);
+                self.tax_ids(text, starts, out);
             }
             if p.vat_start {
-                self.vat_ids(text, out);
+                self.vat_ids(text, starts, out);
             }
             if p.rvnr_letter && (p.digit_run(8) || (p.digit_run(2) && p.digit_run(6))) {
-                self.rvnrs(text, out);
+                self.rvnrs(text, starts, out);
             }
             if p.kvnr_word {
-                self.kvnrs(text, out);
+                self.kvnrs(text, starts, out);
             }
         }
         if p.document_word {
-            self.documents(text, out);
+            self.documents(text, starts, out);
         }
         if p.dotted_digits >= 3 {
-            self.ipv4s(text, out);
+            self.ipv4s(text, starts, out);
         }
         if p.hex_colons {
             self.ipv6s(text, out);
@@ -104,8 +147,8 @@ impl Structured {
         }
     }
 
-    fn ibans(&self, text: &str, out: &mut Vec<Hit>) {
-        for m in self.iban.find_iter(text) {
+    fn ibans(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+        for m in self.iban.spans(text, starts) {
             let Some(end) = iban_end(m.as_str()).map(|n| m.start() + n) else {
                 continue;
             };
@@ -116,9 +159,9 @@ impl Structured {
         }
     }
 
-    fn cards(&self, text: &str, out: &mut Vec<Hit>) {
+    fn cards(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 24];
-        for m in self.card.find_iter(text) {
+        for m in self.card.spans(text, starts) {
             let Some(digits) = compact(m.as_str(), &mut buf) else {
                 continue;
             };
@@ -132,9 +175,9 @@ impl Structured {
         }
     }
 
-    fn tax_ids(&self, text: &str, out: &mut Vec<Hit>) {
+    fn tax_ids(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
-        for m in self.tax.find_iter(text) {
+        for m in self.tax.spans(text, starts) {
             let Some(digits) = compact(m.as_str(), &mut buf) else {
                 continue;
             };
@@ -149,9 +192,9 @@ impl Structured {
         }
     }
 
-    fn vat_ids(&self, text: &str, out: &mut Vec<Hit>) {
+    fn vat_ids(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
-        for m in self.vat.find_iter(text) {
+        for m in self.vat.spans(text, starts) {
             let Some(chars) = compact(m.as_str(), &mut buf) else {
                 continue;
             };
@@ -161,9 +204,9 @@ impl Structured {
         }
     }
 
-    fn rvnrs(&self, text: &str, out: &mut Vec<Hit>) {
+    fn rvnrs(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
-        for m in self.rvnr.find_iter(text) {
+        for m in self.rvnr.spans(text, starts) {
             let Some(chars) = compact(m.as_str(), &mut buf) else {
                 continue;
             };
@@ -179,9 +222,9 @@ impl Structured {
         }
     }
 
-    fn kvnrs(&self, text: &str, out: &mut Vec<Hit>) {
+    fn kvnrs(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
-        for m in self.kvnr.find_iter(text) {
+        for m in self.kvnr.spans(text, starts) {
             let Some(chars) = compact(m.as_str(), &mut buf) else {
                 continue;
             };
@@ -197,9 +240,9 @@ impl Structured {
         }
     }
 
-    fn documents(&self, text: &str, out: &mut Vec<Hit>) {
+    fn documents(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
-        for m in self.doc.find_iter(text) {
+        for m in self.doc.spans(text, starts) {
             // Ten ASCII characters: the pattern's case folding also takes
             // the Kelvin sign for `k`, and its `\d` other scripts' digits,
             // which `compact` drops; such a match is no document number.
@@ -223,8 +266,8 @@ impl Structured {
         }
     }
 
-    fn ipv4s(&self, text: &str, out: &mut Vec<Hit>) {
-        for m in self.ipv4.find_iter(text) {
+    fn ipv4s(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+        for m in self.ipv4.spans(text, starts) {
             let dotted = |c: Option<char>| c == Some('.');
             if dotted(prev_char(text, m.start())) || continues_number(text, m.end()) {
                 continue;
@@ -266,143 +309,92 @@ impl Structured {
     }
 }
 
-/// What one pass over the bytes says about possible candidates. Every
-/// flag is implied by the regex it gates, so a false flag skips a regex
-/// pass without changing what is found.
-#[derive(Clone, Copy, Debug, Default)]
-struct Shape {
-    at: bool,
-    /// Two colons with at most four ASCII hex digits between them (`::`,
-    /// `:db8:`): the IPv6 pattern needs a pair.
-    hex_colons: bool,
-    /// Occurrences of digit `.` digit (IPv4 needs three).
-    dotted_digits: u8,
-    /// A word starting with two letters and two digits (`DE89…`).
-    iban_start: bool,
-    /// A word starting with `DE`/`de` and a digit, or `DE`/`de`, a space
-    /// and a digit.
-    vat_start: bool,
-    /// A run of 4 digits, `-` or space, then a run of 4 or 6 (card groups).
-    card_groups: bool,
-    /// A run of 3 digits, a space, a run of 3 (Steuer-ID groups).
-    tax_groups: bool,
-    /// A run of six or eight digits followed by an ASCII letter, directly
-    /// or after a space or hyphen (`12 345678 A…`, `12345678A…`). The
-    /// RVNR pattern's letter may also match `K` (Kelvin) or `ſ`, but the
-    /// check digit reads ASCII letters only, so such a match is never kept.
-    rvnr_letter: bool,
-    /// A ten-character word: a letter and nine digits (KVNR).
-    kvnr_word: bool,
-    /// A ten-character word: a letter first and a digit last (ID card,
-    /// passport).
-    document_word: bool,
-    /// Bit n: a maximal run of n ASCII digits (n ≤ 63).
-    digit_runs: u64,
-}
+// === impl Pattern ===
 
-impl Shape {
-    /// Visits only the words that hold a digit (every flag but `at` and
-    /// `hex_colons` needs one), found by a search for the next digit eight
-    /// bytes at a time; `@` and `:` are looked for with `memchr`.
-    fn of(text: &str) -> Self {
-        let b = text.as_bytes();
-        let mut p = Self {
-            at: memchr::memchr(b'@', b).is_some(),
-            hex_colons: hex_colon_pair(b),
-            ..Self::default()
-        };
-        // End and length of the previous digit run.
-        let mut prev = (0, 0);
-        let mut i = 0;
-        while let Some(digit) = find_digit(b, i) {
-            let mut word = digit;
-            while word > i && ascii_word(b[word - 1]) {
-                word -= 1;
-            }
-            p.vat_start |= spaced_vat_prefix(b, word);
-            i = p.word(b, word, &mut prev);
-            let dotted = b[i - 1].is_ascii_digit()
-                && b.get(i) == Some(&b'.')
-                && b.get(i + 1).is_some_and(u8::is_ascii_digit);
-            p.dotted_digits = p.dotted_digits.saturating_add(u8::from(dotted));
-        }
-        p
+impl Pattern {
+    fn new(pattern: &str, kind: u8) -> Result<Self, regex::Error> {
+        Ok(Self {
+            anywhere: Regex::new(pattern)?,
+            anchored: Regex::new(&format!("^(?:{pattern})"))?,
+            kind,
+        })
     }
 
-    /// Notes the word starting at byte `word` and its digit runs; `prev` is
-    /// the end and length of the digit run before. Returns the word's end.
-    fn word(&mut self, b: &[u8], word: usize, prev: &mut (usize, usize)) -> usize {
-        self.word_start(&b[word..]);
-        let (mut i, mut word_digits) = (word, 0);
-        while i < b.len() && ascii_word(b[i]) {
-            if !b[i].is_ascii_digit() {
-                i += 1;
+    /// The matches a whole-text search finds, left to right. With `starts`
+    /// (no match can begin elsewhere), the anchored form is tried at each
+    /// start that suits the pattern and is not inside the last match: the
+    /// leftmost match at or after a point begins at the first start after
+    /// it where the pattern matches, and is the match found there.
+    fn spans<'r, 't, 's>(
+        &'r self,
+        text: &'t str,
+        starts: Option<&'s Starts>,
+    ) -> Spans<'r, 't, impl Iterator<Item = usize> + 's> {
+        match starts {
+            Some(starts) => Spans::At {
+                anchored: &self.anchored,
+                text,
+                starts: starts.of_kind(self.kind),
+                resume: 0,
+            },
+            None => Spans::Anywhere(self.anywhere.find_iter(text)),
+        }
+    }
+}
+
+impl<'t, I: Iterator<Item = usize>> Iterator for Spans<'_, 't, I> {
+    type Item = Found<'t>;
+
+    fn next(&mut self) -> Option<Found<'t>> {
+        let (anchored, text, starts, resume) = match self {
+            Spans::Anywhere(matches) => {
+                return matches.next().map(|m| Found {
+                    text: m.as_str(),
+                    start: m.start(),
+                });
+            }
+            Spans::At {
+                anchored,
+                text,
+                starts,
+                resume,
+            } => (anchored, *text, starts, resume),
+        };
+        for start in starts.by_ref() {
+            if start < *resume {
                 continue;
             }
-            let run = i;
-            let len = digit_run(b, run);
-            i += len;
-            word_digits += len;
-            self.digit_runs |= 1 << len.min(63);
-            let (prev_end, prev_len) = *prev;
-            let sep = if prev_end + 1 == run { b[prev_end] } else { 0 };
-            self.card_groups |= prev_len == 4 && matches!(sep, b' ' | b'-') && matches!(len, 4 | 6);
-            self.rvnr_letter |= matches!(len, 6 | 8) && letter_after(b, i);
-            self.tax_groups |= prev_len == 3 && sep == b' ' && len == 3;
-            *prev = (i, len);
+            if let Some(m) = text.get(start..).and_then(|rest| anchored.find(rest)) {
+                *resume = start + m.end();
+                return Some(Found {
+                    text: m.as_str(),
+                    start,
+                });
+            }
         }
-        if i - word == 10 && b[word].is_ascii_alphabetic() {
-            self.kvnr_word |= word_digits == 9;
-            self.document_word |= b[i - 1].is_ascii_digit();
-        }
-        i
-    }
-
-    fn word_start(&mut self, w: &[u8]) {
-        let at = |k: usize| w.get(k).copied().unwrap_or(0);
-        self.iban_start |= at(0).is_ascii_alphabetic()
-            && at(1).is_ascii_alphabetic()
-            && at(2).is_ascii_digit()
-            && at(3).is_ascii_digit();
-        self.vat_start |=
-            matches!((at(0), at(1)), (b'D', b'E') | (b'd', b'e')) && at(2).is_ascii_digit();
-    }
-
-    fn digit_run(&self, n: usize) -> bool {
-        self.digit_runs & (1 << n) != 0
+        None
     }
 }
 
-/// True if two colons in `b` have at most four ASCII hex digits between
-/// them.
-fn hex_colon_pair(b: &[u8]) -> bool {
-    let mut prev = None;
-    memchr::memchr_iter(b':', b).any(|at| {
-        let pair = prev
-            .is_some_and(|p: usize| at - p <= 5 && b[p + 1..at].iter().all(u8::is_ascii_hexdigit));
-        prev = Some(at);
-        pair
-    })
+/// A match of a [`Pattern`]: its text and where it starts.
+#[derive(Clone, Copy, Debug)]
+struct Found<'t> {
+    text: &'t str,
+    start: usize,
 }
 
-/// True if an ASCII letter is at byte `i` of `b`, or at `i + 1` after a
-/// space or hyphen.
-fn letter_after(b: &[u8], i: usize) -> bool {
-    match b.get(i) {
-        Some(c) if c.is_ascii_alphabetic() => true,
-        Some(b' ' | b'-') => b.get(i + 1).is_some_and(u8::is_ascii_alphabetic),
-        _ => false,
+impl<'t> Found<'t> {
+    fn start(&self) -> usize {
+        self.start
     }
-}
 
-/// `DE ` or `de ` as a word of its own right before byte `word`: the
-/// spaced VAT form (`DE 123456789`). Only a digit word can follow it in a
-/// VAT id, so the digit search finds every such prefix.
-fn spaced_vat_prefix(b: &[u8], word: usize) -> bool {
-    word >= 3
-        && b[word - 1] == b' '
-        && matches!(&b[word - 3..word - 1], b"DE" | b"de")
-        && (word == 3 || !ascii_word(b[word - 4]))
+    fn end(&self) -> usize {
+        self.start + self.text.len()
+    }
+
+    fn as_str(&self) -> &'t str {
+        self.text
+    }
 }
 
 /// Byte length of the IBAN at the start of `s` (its country's length in
@@ -507,5 +499,6 @@ pub(crate) static NEGATIVE_CONTEXT: Words = Words::new(&[
     "mandat",
 ]);
 
+mod shape;
 #[cfg(test)]
 mod tests;

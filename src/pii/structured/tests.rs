@@ -1,3 +1,4 @@
+use super::super::text::ascii_word;
 use super::*;
 
 /// Built once: building per case would dominate the tests' time.
@@ -119,6 +120,36 @@ fn texts_of_one_or_two_characters_are_scanned_safely() {
     }
 }
 
+#[test]
+fn patterns_are_tried_at_word_starts_only_where_no_match_can_begin_elsewhere() {
+    let starts = |text: &str| Shape::of(text).starts.usable(text).is_some();
+    assert!(starts(
+        "IBAN DE89 3704 0044 0532 0130 00, Ausweis T220001293"
+    ));
+    assert!(starts("Grüße, 4111 1111 1111 1111 😀"));
+    // Folded characters and other scripts' digits can begin a match.
+    assert!(!starts("Nr \u{212A}123456789"));
+    assert!(!starts("ſt 12345678901"));
+    assert!(!starts("١٢٣ 12345678901"));
+    // More words with digits than the list holds.
+    assert!(!starts(&"1 ".repeat(17)));
+    assert!(starts(&"1 ".repeat(16)));
+}
+
+#[test]
+fn identifiers_beyond_the_listed_offsets_are_still_found() {
+    let far = format!("{} IBAN DE89 3704 0044 0532 0130 00", "x".repeat(70_000));
+    assert_eq!(
+        found(&far),
+        vec![(Label::IbanCode, "DE89 3704 0044 0532 0130 00")]
+    );
+    let many = format!("{}IBAN DE89 3704 0044 0532 0130 00", "1 ".repeat(20));
+    assert_eq!(
+        found(&many),
+        vec![(Label::IbanCode, "DE89 3704 0044 0532 0130 00")]
+    );
+}
+
 /// The byte-by-byte outer walk `Shape::of` replaced: every byte visited,
 /// every word noted (with the looser spaced-VAT rule: `DE` and a space,
 /// whatever follows).
@@ -187,7 +218,7 @@ proptest! {
         };
         let p = Shape::of(&text);
         prop_assert!(!s.ipv6.is_match(&text) || p.hex_colons, "{}", text);
-        prop_assert!(!s.rvnr.is_match(&text) || p.rvnr_letter, "{}", text);
+        prop_assert!(!s.rvnr.anywhere.is_match(&text) || p.rvnr_letter, "{}", text);
     }
 
     /// Every RVNR shape, with any separators, sets the RVNR flag.
@@ -201,7 +232,7 @@ proptest! {
         let Some(s) = STRUCTURED.as_ref() else {
             return Err(TestCaseError::fail("patterns failed to build"));
         };
-        prop_assert!(s.rvnr.is_match(&text), "{}", text);
+        prop_assert!(s.rvnr.anywhere.is_match(&text), "{}", text);
         prop_assert!(Shape::of(&text).rvnr_letter, "{}", text);
     }
 
@@ -228,6 +259,46 @@ proptest! {
         prop_assert!(STRUCTURED.is_some(), "patterns failed to build");
         for h in hits(&text) {
             prop_assert!(text.get(h.start..h.end).is_some_and(|span| !span.is_empty()));
+        }
+    }
+
+    /// Each word-start pattern, tried anchored at the starts `Shape` lists,
+    /// finds what a whole-text search finds: the same matches, in order.
+    /// Texts with a folded character or too many words take the search.
+    #[test]
+    fn matches_at_word_starts_equal_a_whole_text_search(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                4 => proptest::sample::select(vec![
+                    "DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "4111 1111 1111 1111",
+                    "4111111111111111", "3782 822463 10005", "12 345 678 901", "12345678901",
+                    "123 456 789 01", "DE123456789", "de 123 456 789", "DE 123456789",
+                    "65 170839 J 003", "65170839J003", "A123456789", "T220001293", "L01X00T47",
+                    "192.168.0.1", "1.2.3.4.5", "DE", "de", " ", " ", "-", ".", "_", ":", "ä",
+                    "Ä", "x", "\n", "😀",
+                ])
+                .prop_map(str::to_owned),
+                2 => "[0-9]{1,12}",
+                2 => "[A-Za-z]{1,3}",
+                1 => proptest::sample::select(vec!["\u{212A}", "\u{17F}", "١", "ß"])
+                    .prop_map(str::to_owned),
+            ],
+            0..20,
+        ),
+    ) {
+        let text = pieces.concat();
+        let Some(s) = STRUCTURED.as_ref() else {
+            return Err(TestCaseError::fail("patterns failed to build"));
+        };
+        let shape = Shape::of(&text);
+        let starts = shape.starts.usable(&text);
+        let patterns = [&s.iban, &s.card, &s.tax, &s.vat, &s.rvnr, &s.kvnr, &s.doc, &s.ipv4];
+        for pattern in patterns {
+            let search: Vec<(usize, usize)> =
+                pattern.anywhere.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            let at_starts: Vec<(usize, usize)> =
+                pattern.spans(&text, starts).map(|m| (m.start(), m.end())).collect();
+            prop_assert_eq!(at_starts, search, "{:?} in {:?}", pattern.anywhere, text);
         }
     }
 
