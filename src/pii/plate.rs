@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use regex::Regex;
 
 use super::structured::context_score;
-use super::text::Words;
+use super::text::{Words, prev_char};
 use super::{Hit, Label};
 
 /// The licence-plate detector.
@@ -45,7 +45,7 @@ impl Plates {
             return;
         }
         let first = out.len();
-        if upper_plate_shape(text.as_bytes()) {
+        if upper_plate_shape(text) {
             self.scan(text, &self.candidate, false, out);
         }
         // People type plates in lower case too (`bn-x 14`); without vehicle
@@ -114,18 +114,40 @@ impl Plates {
 }
 
 /// True if some `[1-9]` follows one or two ASCII capitals (and an optional
-/// `-` or space) that themselves follow a `-` or space: the middle of every
-/// match of the upper-case plate pattern, found in one byte pass.
-fn upper_plate_shape(b: &[u8]) -> bool {
+/// `-` or space) that themselves follow a `-` or space with an upper-case
+/// letter before it: the end of the district and the middle of every match
+/// of the upper-case plate pattern, found in one byte pass. (Without the
+/// district's last letter, `Rechnung RE-2024`, `Bestellung B2041` and
+/// every IBAN passed: 888 corpus texts for 183 plate matches.)
+fn upper_plate_shape(text: &str) -> bool {
+    let b = text.as_bytes();
     let sep = |i: usize| matches!(b[i], b'-' | b' ');
     let upper = |i: usize| b[i].is_ascii_uppercase();
-    (3..b.len()).any(|i| {
-        if !matches!(b[i], b'1'..=b'9') {
+    let plate_end = |i: usize| {
+        let j = if sep(i - 1) { i - 1 } else { i };
+        if j < 3 || !upper(j - 1) {
             return false;
         }
-        let j = if sep(i - 1) { i - 1 } else { i };
-        j >= 3 && upper(j - 1) && (sep(j - 2) || (upper(j - 2) && sep(j - 3)))
-    })
+        let sep_at = if sep(j - 2) {
+            j - 2
+        } else if upper(j - 2) && sep(j - 3) {
+            j - 3
+        } else {
+            return false;
+        };
+        upper_before(text, sep_at)
+    };
+    (3..b.len()).any(|i| matches!(b[i], b'1'..=b'9') && plate_end(i))
+}
+
+/// True if the character before byte `i` is upper case (`\p{Lu}` and the
+/// few other upper-case characters), read from its bytes if it is ASCII.
+fn upper_before(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i.wrapping_sub(1)) {
+        Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
+        Some(_) => prev_char(text, i).is_some_and(char::is_uppercase),
+        None => false,
+    }
 }
 
 /// District, letters and number of a plate-shaped match (`B-AB 1234`).
@@ -198,10 +220,19 @@ mod tests {
             "Ü-AB 9",
             "BAD A-B7",
         ] {
-            assert!(upper_plate_shape(plate.as_bytes()), "{plate}");
+            assert!(upper_plate_shape(plate), "{plate}");
         }
-        for text in ["Bestellung 4711", "B-12", "AB 12", "A4 Papier", "ICE 123"] {
-            assert!(!upper_plate_shape(text.as_bytes()), "{text}");
+        for text in [
+            "Bestellung 4711",
+            "B-12",
+            "AB 12",
+            "A4 Papier",
+            "ICE 123",
+            "Rechnung RE-2024",
+            "IBAN: DE89 3704",
+            "é-AB 1",
+        ] {
+            assert!(!upper_plate_shape(text), "{text}");
         }
     }
 
@@ -212,6 +243,7 @@ mod tests {
             parts in proptest::collection::vec(
                 proptest::sample::select(vec![
                     "B", "AB", "HH", "Ü", "x", "-", " ", "1", "0", "12", "7E", "é", "\n",
+                    "ẞ", "Σ", "ǅ", "Ⅻ", ":",
                 ]),
                 0..14,
             )
@@ -219,7 +251,7 @@ mod tests {
             let text = parts.concat();
             if let Ok(p) = Plates::new() {
                 let matched = p.candidate.is_match(&text);
-                proptest::prop_assert!(!matched || upper_plate_shape(text.as_bytes()), "{}", text);
+                proptest::prop_assert!(!matched || upper_plate_shape(&text), "{}", text);
             }
         }
     }
