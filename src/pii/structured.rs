@@ -41,7 +41,7 @@ struct Pattern {
     kind: u8,
 }
 
-/// The matches of a [`Pattern`], as byte ranges, left to right.
+/// The matches of a [`Pattern`], left to right.
 enum Spans<'r, 't, I> {
     Anywhere(regex::Matches<'r, 't>),
     At {
@@ -360,6 +360,9 @@ impl<'t, I: Iterator<Item = usize>> Iterator for Spans<'_, 't, I> {
                 resume,
             } => (anchored, *text, starts, resume),
         };
+        // Each start begins a word (the byte before it is no word byte), so
+        // the pattern's leading `\b` holds at the start of the slice exactly
+        // where it holds in the text, and the slice runs to the text's end.
         for start in starts.by_ref() {
             if start < *resume {
                 continue;
