@@ -11,7 +11,7 @@ use regex::Regex;
 use super::checks;
 use super::text::{Words, before, compact, isolated, next_char, prev_char};
 use super::{Hit, Label};
-use shape::{DIGIT_FIRST, IBAN, Shape, Starts, TEN, VAT};
+use shape::{DIGIT_FIRST, IBAN, Shape, TEN, VAT, WordStarts};
 
 /// Compiled regexes for the structured identifiers.
 #[derive(Debug)]
@@ -147,7 +147,7 @@ impl Structured {
         }
     }
 
-    fn ibans(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn ibans(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         for m in self.iban.spans(text, starts) {
             let Some(end) = iban_end(m.as_str()).map(|n| m.start() + n) else {
                 continue;
@@ -159,7 +159,7 @@ impl Structured {
         }
     }
 
-    fn cards(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn cards(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 24];
         for m in self.card.spans(text, starts) {
             let Some(digits) = compact(m.as_str(), &mut buf) else {
@@ -175,7 +175,7 @@ impl Structured {
         }
     }
 
-    fn tax_ids(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn tax_ids(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
         for m in self.tax.spans(text, starts) {
             let Some(digits) = compact(m.as_str(), &mut buf) else {
@@ -192,7 +192,7 @@ impl Structured {
         }
     }
 
-    fn vat_ids(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn vat_ids(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
         for m in self.vat.spans(text, starts) {
             let Some(chars) = compact(m.as_str(), &mut buf) else {
@@ -204,7 +204,7 @@ impl Structured {
         }
     }
 
-    fn rvnrs(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn rvnrs(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
         for m in self.rvnr.spans(text, starts) {
             let Some(chars) = compact(m.as_str(), &mut buf) else {
@@ -222,7 +222,7 @@ impl Structured {
         }
     }
 
-    fn kvnrs(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn kvnrs(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
         for m in self.kvnr.spans(text, starts) {
             let Some(chars) = compact(m.as_str(), &mut buf) else {
@@ -240,7 +240,7 @@ impl Structured {
         }
     }
 
-    fn documents(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn documents(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
         for m in self.doc.spans(text, starts) {
             // Ten ASCII characters: the pattern's case folding also takes
@@ -266,7 +266,7 @@ impl Structured {
         }
     }
 
-    fn ipv4s(&self, text: &str, starts: Option<&Starts>, out: &mut Vec<Hit>) {
+    fn ipv4s(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         for m in self.ipv4.spans(text, starts) {
             let dotted = |c: Option<char>| c == Some('.');
             if dotted(prev_char(text, m.start())) || continues_number(text, m.end()) {
@@ -328,7 +328,7 @@ impl Pattern {
     fn spans<'r, 't, 's>(
         &'r self,
         text: &'t str,
-        starts: Option<&'s Starts>,
+        starts: Option<&'s WordStarts>,
     ) -> Spans<'r, 't, impl Iterator<Item = usize> + 's> {
         match starts {
             Some(starts) => Spans::At {

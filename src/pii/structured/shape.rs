@@ -1,6 +1,6 @@
 //! One pass over the bytes of a text with digits: which structured
 //! patterns can match at all ([`Shape`]'s flags), and the word starts where
-//! the patterns that begin a word can match ([`Starts`]), so each is tried
+//! the patterns that begin a word can match ([`WordStarts`]), so each is tried
 //! there, anchored, instead of over the whole text.
 
 use crate::pii::text::{ascii_word, digit_run, find_digit, non_ascii_digit};
@@ -38,7 +38,7 @@ pub(super) struct Shape {
     /// Bit n: a maximal run of n ASCII digits (n ≤ 63).
     pub(super) digit_runs: u64,
     /// Where the anchored patterns can match.
-    pub(super) starts: Starts,
+    pub(super) starts: WordStarts,
 }
 
 impl Shape {
@@ -143,11 +143,13 @@ fn spaced_vat_prefix(b: &[u8], word: usize) -> bool {
         && (word == 3 || !ascii_word(b[word - 4]))
 }
 
-/// Up to [`Starts::CAPACITY`] word starts where a structured pattern can
+/// Up to [`WordStarts::CAPACITY`] word starts where a structured pattern can
 /// match, in ascending order, each with the patterns it suits (a bit set
-/// of [`DIGIT_FIRST`], [`IBAN`], [`VAT`], [`TEN`]).
+/// of [`DIGIT_FIRST`], [`IBAN`], [`VAT`], [`TEN`]). Unlike
+/// [`crate::pii::mentions::Starts`], which serves one list, each start here
+/// carries the patterns it suits, and words arrive in text order.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Starts {
+pub(super) struct WordStarts {
     at: [(u16, u8); Self::CAPACITY],
     len: u8,
     /// More starts than fit (or one beyond `u16`): search everywhere.
@@ -163,7 +165,7 @@ pub(super) const VAT: u8 = 1 << 2;
 /// A ten-byte word starting with an ASCII letter (KVNR, ID card, passport).
 pub(super) const TEN: u8 = 1 << 3;
 
-impl Starts {
+impl WordStarts {
     const CAPACITY: usize = 16;
 
     fn push(&mut self, at: usize, kinds: u8) {
