@@ -162,7 +162,8 @@ impl Engine {
     /// never overlap. Does not allocate when nothing is found.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         let mut hits = Vec::new();
-        let digits = text::ascii_digits(text);
+        let runs = text::DigitRunList::of(text);
+        let digits = runs.digit_count();
         // Every gated pattern needs a digit: skip the word-list pass without one.
         let [birth_word, pregnancy_word, vehicle_word] = if text::any_digit(text, digits) {
             GATES.occur_in(text)
@@ -174,7 +175,7 @@ impl Engine {
         self.structured.detect(text, digits, &mut hits);
         self.phones.detect(text, digits, &mut hits);
         self.dates.detect(text, digits, birth_word, &mut hits);
-        self.places.detect(text, digits, &mentions.towns, &mut hits);
+        self.places.detect(text, &runs, &mentions.towns, &mut hits);
         self.plates.detect(text, digits, vehicle_word, &mut hits);
         self.health
             .detect(text, pregnancy_word, &mentions.terms, &mut hits);

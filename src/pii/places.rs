@@ -15,11 +15,13 @@ use super::gazetteer::Gazetteer;
 use super::mentions::Starts;
 use super::text::{DigitRunList, Words, ascii_word, before, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
+use gate::NameEnds;
 
 /// The address detectors.
 #[derive(Debug)]
 pub(crate) struct Places {
     street: Regex,
+    street_at: Regex,
     uk_street: Regex,
     uk_zip: Regex,
     cities: Gazetteer,
@@ -35,14 +37,17 @@ impl Places {
         let suffix = format!("(?:{})", suffix.join("|"));
         let prep = format!("(?:{})", STREET_PREPOSITIONS.join("|"));
         let street = format!(
-            r"(?i)(?-u:\b)(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
+            r"(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
         );
         Ok(Self {
-            street: Regex::new(&street)?,
+            street: Regex::new(&format!(r"(?i)(?-u:\b){street}"))?,
+            // The same, tried at a word boundary (checked by the caller).
+            street_at: Regex::new(&format!(r"^(?i){street}"))?,
             // Anchored: it runs only at the house numbers `uk_streets` picks.
-            uk_street: Regex::new(
-                r"^(?i)[0-9]{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
-            )?,
+            uk_street: Regex::new(&format!(
+                r"^(?i)[0-9]{{1,4}}\s(?:\p{{L}}+\s){{1,2}}(?:{})(?-u:\b)",
+                UK_STREET_SUFFIXES.join("|")
+            ))?,
             uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
             cities: Gazetteer::from_lines(CITIES)?,
             street_gate: gate::StreetGate::new(),
@@ -50,50 +55,61 @@ impl Places {
     }
 
     /// Appends street, postcode and town findings in `text` to `out`;
-    /// `digits` is the number of ASCII digits in `text`, `towns` tells
-    /// where a gazetteer town can start (see [`super::mentions`]): only
-    /// there can a town follow a residence phrase.
-    pub(crate) fn detect(&self, text: &str, digits: usize, towns: &Starts, out: &mut Vec<Hit>) {
+    /// `runs` are the digit runs of `text`, `towns` tells where a
+    /// gazetteer town can start (see [`super::mentions`]): only there can
+    /// a town follow a residence phrase.
+    pub(crate) fn detect(
+        &self,
+        text: &str,
+        runs: &DigitRunList<'_>,
+        towns: &Starts,
+        out: &mut Vec<Hit>,
+    ) {
         let first = out.len();
-        if digits > 0 {
-            // Read by the street gate, the UK streets and the postcodes.
-            let runs = DigitRunList::of(text);
-            if self.street_gate.street_possible(text, &runs) {
-                self.streets(text, out);
-            }
-            self.uk_streets(text, &runs, out);
-            self.zips(text, &runs, first, out);
+        if runs.any() {
+            self.streets(text, runs, |s, e| keep_street(text, s, e, out));
+            self.uk_streets(text, runs, out);
+            self.zips(text, runs, first, out);
         }
         if towns.any() {
             self.context_cities(text, towns, out);
         }
     }
 
-    fn streets(&self, text: &str, out: &mut Vec<Hit>) {
-        for m in self.street.find_iter(text) {
-            let num_start = house_number_start(m.as_str()) + m.start();
-            if prev_char(text, m.start()).is_some_and(char::is_alphabetic) {
-                continue;
+    /// The matches of the German street pattern in `text`, in text order,
+    /// as `find_iter` gives them: where the street gate says names can
+    /// end, the pattern is tried only before those ends.
+    fn streets(&self, text: &str, runs: &DigitRunList<'_>, mut found: impl FnMut(usize, usize)) {
+        match self.street_gate.name_ends(text, runs) {
+            NameEnds::Anywhere => {
+                for m in self.street.find_iter(text) {
+                    found(m.start(), m.end());
+                }
             }
-            let name = &text[m.start()..num_start];
-            let glued = !name.ends_with('.')
-                && name.ends_with(char::is_alphabetic)
-                && !text[num_start..].starts_with(char::is_whitespace);
-            let prep_glued = glued
-                && PREP_START.iter().any(|p| {
-                    name.len() > p.len()
-                        && name.is_char_boundary(p.len())
-                        && name[..p.len()].eq_ignore_ascii_case(p)
-                });
-            // `beim MZ-T 8497`: an upper-case code with a hyphen is a plate
-            // or product code, not a street name.
-            let last = name.split_whitespace().next_back().unwrap_or("");
-            let code = last.contains('-') && !last.chars().any(char::is_lowercase);
-            if prep_glued || code || STREET_STOP.occur_in(name) || not_a_house_number(text, m.end())
-            {
-                continue;
+            NameEnds::At(ends, len) => self.streets_before(text, &ends[..len], found),
+        }
+    }
+
+    /// The matches of the street pattern in `text` whose name ends at one
+    /// of `ends`, in text order: what `find_iter` gives when every match
+    /// ends its name there. The pattern is tried anchored at each word
+    /// boundary in the window before an end, and the search resumes after
+    /// a match.
+    fn streets_before(&self, text: &str, ends: &[usize], mut found: impl FnMut(usize, usize)) {
+        let b = text.as_bytes();
+        let mut next = 0;
+        for &end in ends {
+            for at in gate::name_window_start(b, end).max(next)..end {
+                next = at + 1;
+                if !boundary_before_letter(b, at) {
+                    continue;
+                }
+                if let Some(m) = self.street_at.find(&text[at..]) {
+                    found(at, at + m.end());
+                    next = at + m.end();
+                    break;
+                }
             }
-            out.push(Hit::new(Label::StreetAddress, m.start(), m.end(), 0.85));
         }
     }
 
@@ -201,21 +217,102 @@ impl Places {
     }
 }
 
+/// Adds the street pattern's match `start..end` to `out` unless its name
+/// is glued to a word before it, is an upper-case code, holds a stop word,
+/// or the number is a time, price or amount.
+fn keep_street(text: &str, start: usize, end: usize, out: &mut Vec<Hit>) {
+    let num_start = house_number_start(&text[start..end]) + start;
+    if prev_char(text, start).is_some_and(char::is_alphabetic) {
+        return;
+    }
+    let name = &text[start..num_start];
+    let glued = !name.ends_with('.')
+        && name.ends_with(char::is_alphabetic)
+        && !text[num_start..].starts_with(char::is_whitespace);
+    let prep_glued = glued
+        && PREP_START.iter().any(|p| {
+            name.len() > p.len()
+                && name.is_char_boundary(p.len())
+                && name[..p.len()].eq_ignore_ascii_case(p)
+        });
+    // `beim MZ-T 8497`: an upper-case code with a hyphen is a plate
+    // or product code, not a street name.
+    let last = name.split_whitespace().next_back().unwrap_or("");
+    let code = last.contains('-') && !last.chars().any(char::is_lowercase);
+    if prep_glued || code || STREET_STOP.occur_in(name) || not_a_house_number(text, end) {
+        return;
+    }
+    out.push(Hit::new(Label::StreetAddress, start, end, 0.85));
+}
+
+/// True if the street pattern can start at byte `at`: an ASCII word
+/// boundary (`(?-u:\b)`) before a letter. An ASCII letter must follow a
+/// byte that is not an ASCII word byte; a character outside ASCII (a
+/// letter or not: the pattern decides) must follow an ASCII word byte.
+fn boundary_before_letter(b: &[u8], at: usize) -> bool {
+    let word_before = at
+        .checked_sub(1)
+        .and_then(|i| b.get(i))
+        .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_');
+    match b.get(at) {
+        Some(c) if c.is_ascii_alphabetic() => !word_before,
+        Some(&c) if c >= 0xC0 => word_before,
+        _ => false,
+    }
+}
+
 /// Where a UK street (`14 Harrow Road`) can start: a run of one to four
-/// ASCII digits at an ASCII word boundary, followed by whitespace (ASCII
-/// `\t`–`\r` or space, or any non-ASCII byte, which may start a Unicode
-/// space).
+/// ASCII digits at an ASCII word boundary, followed by one or two words
+/// and a street suffix as [`uk_suffix_after`] sees them.
 fn uk_house_numbers<'a>(
     text: &'a str,
     runs: &'a DigitRunList<'a>,
 ) -> impl Iterator<Item = usize> + 'a {
     let b = text.as_bytes();
     runs.iter().filter_map(move |(start, end, boundary)| {
-        let space = b
-            .get(end)
-            .is_some_and(|&c| matches!(c, b' ' | b'\t'..=b'\r') || !c.is_ascii());
-        (boundary && end - start <= 4 && space).then_some(start)
+        (boundary && end - start <= 4 && uk_suffix_after(b, end)).then_some(start)
     })
+}
+
+/// False only if no UK street suffix can follow the house number that
+/// ends at byte `end` the way the pattern wants it: after a whitespace
+/// character, then one or two words of letters, each followed by one
+/// whitespace character. A byte outside ASCII on the way makes the answer
+/// "maybe": it can start a Unicode letter or space, or be the Kelvin sign
+/// or long s that `(?i)` matches for `k` and `s`. Where a suffix is
+/// compared, the word there is read next, so such a byte inside a suffix
+/// is seen too.
+fn uk_suffix_after(b: &[u8], end: usize) -> bool {
+    let mut i = end;
+    for words_before in 0..=2 {
+        match b.get(i) {
+            Some(b' ' | b'\t'..=b'\r') => i += 1,
+            Some(c) if !c.is_ascii() => return true,
+            _ => return false,
+        }
+        let rest = b.get(i..).unwrap_or_default();
+        let suffix = |s: &&str| {
+            rest.get(..s.len())
+                .is_some_and(|r| r.eq_ignore_ascii_case(s.as_bytes()))
+        };
+        if words_before > 0 && UK_STREET_SUFFIXES.iter().any(suffix) {
+            return true;
+        }
+        let word = i;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii() {
+                return true;
+            }
+            if !c.is_ascii_alphabetic() {
+                break;
+            }
+            i += 1;
+        }
+        if i == word {
+            return false;
+        }
+    }
+    false
 }
 
 /// Byte offset of the house number in a street match: its first digit, or
@@ -324,6 +421,12 @@ const STREET_SUFFIXES: &[&str] = &[
     "hang",
     "siedlung",
 ];
+/// The last word of a UK street name (`Harrow Road`), lower case.
+const UK_STREET_SUFFIXES: &[&str] = &[
+    "road", "street", "lane", "avenue", "close", "drive", "way", "gardens", "place", "crescent",
+    "terrace", "court", "square", "hill", "grove", "row", "mews", "walk",
+];
+
 /// Prepositions that open a street name (`Am Markt`, `An der Kirche`).
 const STREET_PREPOSITIONS: &[&str] = &[
     "am",

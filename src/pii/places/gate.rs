@@ -8,10 +8,14 @@
 //! or with a word of letters and hyphens that follows a preposition and one
 //! whitespace character (`Am Markt`). Its last character is a letter, `.`
 //! or `-`, so the house number's first digit starts a run of digits.
-//! [`StreetGate::street_possible`] checks these endings before every run of
+//! [`StreetGate::name_ends`] checks these endings before every run of
 //! ASCII digits, and nothing else: what it lets through, the pattern
 //! decides. On the development corpus it lets 404 of the 2530 texts with
 //! digits through; the pattern matches in 386.
+//!
+//! A name holds at most three `\s` (`an der alten Mühle`), so it starts
+//! within the four runs of non-space bytes before its end
+//! ([`name_window_start`]): the pattern is tried only there.
 //!
 //! The checks compare bytes, blind to the case of ASCII letters and of
 //! `ä`, `ö`, `ü`. What they cannot see makes the answer "yes" without looking
@@ -30,6 +34,19 @@ pub(super) struct StreetGate {
     suffixes: Vec<Ending>,
     prepositions: Vec<Ending>,
 }
+
+/// Where street names can end, by [`StreetGate::name_ends`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NameEnds {
+    /// Anywhere: a character the byte checks cannot judge, or more ends
+    /// than are kept.
+    Anywhere,
+    /// At the first `.1` of these byte offsets, in text order.
+    At([usize; ENDS_KEPT], usize),
+}
+
+/// How many name ends [`NameEnds`] keeps (no corpus text has more than 4).
+const ENDS_KEPT: usize = 8;
 
 /// The last (up to) eight bytes of a word, placed where they end an
 /// eight-byte word read from the text (see [`tail`]), and the mask that
@@ -54,16 +71,25 @@ impl StreetGate {
         }
     }
 
-    /// False only if the German street pattern cannot match in `text`.
-    pub(super) fn street_possible(&self, text: &str, runs: &DigitRunList<'_>) -> bool {
+    /// Where a German street name can end in `text`: before the house
+    /// numbers where one of the endings fits, or anywhere.
+    pub(crate) fn name_ends(&self, text: &str, runs: &DigitRunList<'_>) -> NameEnds {
         if unseen_char(text) {
-            return true;
+            return NameEnds::Anywhere;
         }
         let b = text.as_bytes();
-        runs.iter().any(|(digit, _, _)| {
-            self.name_ends_at(b, digit)
-                || space_before(b, digit).is_some_and(|e| self.name_ends_at(b, e))
-        })
+        let mut ends = NameEnds::At([0; ENDS_KEPT], 0);
+        for (digit, _, _) in runs.iter() {
+            let end = if self.name_ends_at(b, digit) {
+                Some(digit)
+            } else {
+                space_before(b, digit).filter(|&e| self.name_ends_at(b, e))
+            };
+            if let Some(end) = end {
+                ends.push(end);
+            }
+        }
+        ends
     }
 
     /// True if a street name can end at byte `e`: a suffix ends there, or a
@@ -80,6 +106,28 @@ impl StreetGate {
         let start = word_start(&b[..e]);
         start < e
             && space_before(b, start).is_some_and(|p| ends_with_any(&self.prepositions, tail(b, p)))
+    }
+}
+
+// === impl NameEnds ===
+
+impl NameEnds {
+    /// False only if no street name can end in the text.
+    #[cfg(test)]
+    pub(crate) fn any(&self) -> bool {
+        !matches!(self, Self::At(_, 0))
+    }
+
+    fn push(&mut self, end: usize) {
+        if let Self::At(ends, len) = self {
+            match ends.get_mut(*len) {
+                Some(slot) => {
+                    *slot = end;
+                    *len += 1;
+                }
+                None => *self = Self::Anywhere,
+            }
+        }
     }
 }
 
@@ -183,3 +231,26 @@ fn word_start(head: &[u8]) -> usize {
     }
     i
 }
+
+/// How far before the name end `e` a street name can start: at the start
+/// of the fourth run of non-space bytes that ends at or before `e`. The
+/// pattern's names hold at most three single `\s` (`an der alten Mühle`),
+/// each between two words. Spaces outside ASCII, U+0085 and U+00A0 are
+/// read as run bytes, which only widens the window (and [`unseen_char`]
+/// sends texts with them to the whole-text search anyway).
+pub(crate) fn name_window_start(b: &[u8], e: usize) -> usize {
+    let mut i = e;
+    for run in 1..=NAME_RUNS {
+        while i > 0 && space_before(b, i).is_none() {
+            i -= 1;
+        }
+        match space_before(b, i) {
+            Some(space) if run < NAME_RUNS => i = space,
+            _ => break,
+        }
+    }
+    i
+}
+
+/// The most runs of non-space bytes a street name spans.
+const NAME_RUNS: usize = 4;

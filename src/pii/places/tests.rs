@@ -5,12 +5,7 @@ use super::*;
 fn found(text: &str) -> Vec<(Label, &str)> {
     let mut out = Vec::new();
     if let Ok(p) = Places::new() {
-        p.detect(
-            text,
-            super::super::text::ascii_digits(text),
-            &Starts::ANYWHERE,
-            &mut out,
-        );
+        p.detect(text, &DigitRunList::of(text), &Starts::ANYWHERE, &mut out);
     }
     out.iter()
         .map(|h| (h.label, &text[h.start..h.end]))
@@ -89,6 +84,7 @@ proptest::proptest! {
                 "14 ", "12345 ", "1\u{b}", "7\u{a0}", "9\u{c}", "x1 ", "_2 ", "3", "1234 ",
                 "Harrow ", "Baker\u{a0}", "old ", "Ünter ", "Road", "road", "ſtreet", "Lane.",
                 "Way", "wayne", "Close", "grove", "ä", "\u{660}3 ", "😀", " ", "-", "\n",
+                "Walk", "wal\u{212a}", "WALK", "Rowan ", "hill", "\u{2003}", "St.", "Mews ",
             ]),
             0..16,
         )
@@ -101,11 +97,57 @@ proptest::proptest! {
         let got: Vec<(usize, usize)> = out.iter().map(|h| (h.start, h.end)).collect();
         proptest::prop_assert_eq!(got, uk_street_oracle(&text));
     }
+
+    /// The same on texts shaped like a UK street: a number, one to three
+    /// words, a suffix (folded, as `(?i)` reads `ſ` and the Kelvin sign).
+    #[test]
+    fn uk_streets_equal_an_unanchored_search_on_street_shaped_texts(
+        number in proptest::sample::select(vec!["14", "7", "12345", "x9"]),
+        space in proptest::sample::select(vec![" ", "\u{a0}", "\t", "  ", "\u{2003}", "-"]),
+        words in proptest::collection::vec(
+            proptest::sample::select(vec!["Harrow", "Old", "KENT", "Ünter", "x", "St."]),
+            0..4,
+        ),
+        suffix in proptest::sample::select(vec![
+            "Road", "wal\u{212a}", "ſtreet", "Lane", "WAY", "ways", "mews", "Gardens", "hill",
+        ]),
+        tail in proptest::sample::select(vec!["", ".", "s", "é", " 5"]),
+    ) {
+        let mut text = number.to_owned();
+        for w in &words {
+            text.push_str(space);
+            text.push_str(w);
+        }
+        text.push_str(space);
+        text.push_str(suffix);
+        text.push_str(tail);
+        let mut out = Vec::new();
+        if let Some(p) = places() {
+            p.uk_streets(&text, &DigitRunList::of(&text), &mut out);
+        }
+        let got: Vec<(usize, usize)> = out.iter().map(|h| (h.start, h.end)).collect();
+        proptest::prop_assert_eq!(got, uk_street_oracle(&text));
+    }
 }
 
 /// The street gate's answer for `text`, with the digit runs it reads.
 fn street_possible(p: &Places, text: &str) -> bool {
-    p.street_gate.street_possible(text, &DigitRunList::of(text))
+    p.street_gate.name_ends(text, &DigitRunList::of(text)).any()
+}
+
+/// Matches as byte ranges.
+type Spans = Vec<(usize, usize)>;
+
+/// The street matches the detector reads, and those of a whole-text search.
+fn streets_and_oracle(p: &Places, text: &str) -> (Spans, Spans) {
+    let mut got = Vec::new();
+    p.streets(text, &DigitRunList::of(text), |s, e| got.push((s, e)));
+    let oracle = p
+        .street
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    (got, oracle)
 }
 
 proptest::proptest! {
@@ -133,6 +175,8 @@ proptest::proptest! {
         if let Some(p) = places() {
             let matched = p.street.is_match(&text);
             proptest::prop_assert!(!matched || street_possible(p, &text), "{:?}", text);
+            let (got, oracle) = streets_and_oracle(p, &text);
+            proptest::prop_assert_eq!(got, oracle, "{:?}", text);
         }
     }
 
@@ -143,7 +187,7 @@ proptest::proptest! {
         lead in proptest::sample::select(vec!["", "x ", "wohne ", "1", "Ä", "ł"]),
         prep in proptest::sample::select(vec![
             "", "Am", "an der", "AN DEN", "auf dem", "im", "Zum", "zur", "beim", "Alte",
-            "hinter der", "am alten", "Bei der", "ſum", "bei",
+            "hinter der", "am alten", "Bei der", "ſum", "bei", "an der alten", "AN DER ALTEN",
         ]),
         space in proptest::sample::select(vec![
             "", " ", "\u{a0}", "\u{85}", "\u{b}", "\t", "\n", "  ", "\u{2003}", "-",
@@ -163,6 +207,8 @@ proptest::proptest! {
         if let Some(p) = places() {
             let matched = p.street.is_match(&text);
             proptest::prop_assert!(!matched || street_possible(p, &text), "{:?}", text);
+            let (got, oracle) = streets_and_oracle(p, &text);
+            proptest::prop_assert_eq!(got, oracle, "{:?}", text);
         }
     }
 }

@@ -27,7 +27,10 @@ fn digit_runs(text: &str) -> DigitRuns<'_> {
 /// [`DigitRunList::iter`], so nothing is allocated.
 pub(crate) struct DigitRunList<'t> {
     text: &'t str,
-    runs: [(usize, usize, bool); RUNS_KEPT],
+    /// Start and end of each kept run (32 bits keep the list small).
+    runs: [(u32, u32); RUNS_KEPT],
+    /// Bit `i`: run `i` is at a word boundary.
+    boundaries: u32,
     len: usize,
     complete: bool,
 }
@@ -35,30 +38,52 @@ pub(crate) struct DigitRunList<'t> {
 /// How many digit runs [`DigitRunList`] keeps (no text of the development
 /// corpus has more than 19; half have three or fewer).
 const RUNS_KEPT: usize = 24;
+const _: () = assert!(RUNS_KEPT <= 32, "one boundary bit per kept run");
 
 impl<'t> DigitRunList<'t> {
     pub(crate) fn of(text: &'t str) -> Self {
         let mut list = Self {
             text,
-            runs: [(0, 0, false); RUNS_KEPT],
+            runs: [(0, 0); RUNS_KEPT],
+            boundaries: 0,
             len: 0,
-            complete: true,
+            complete: u32::try_from(text.len()).is_ok(),
         };
-        for run in digit_runs(text) {
+        if !list.complete {
+            return list;
+        }
+        for (start, end, boundary) in digit_runs(text) {
             let Some(slot) = list.runs.get_mut(list.len) else {
                 list.complete = false;
                 break;
             };
-            *slot = run;
+            // Both fit: the text's length does.
+            *slot = (start as u32, end as u32);
+            list.boundaries |= u32::from(boundary) << list.len;
             list.len += 1;
         }
         list
     }
 
+    /// True if `text` has an ASCII digit.
+    pub(crate) fn any(&self) -> bool {
+        self.len > 0 || !self.complete
+    }
+
+    /// How many ASCII digits `text` has.
+    pub(crate) fn digit_count(&self) -> usize {
+        if self.complete {
+            let run = |&(start, end): &(u32, u32)| (end - start) as usize;
+            self.runs[..self.len].iter().map(run).sum()
+        } else {
+            self.iter().map(|(start, end, _)| end - start).sum()
+        }
+    }
+
     /// The runs, in text order.
     pub(crate) fn iter(&self) -> RunIter<'_> {
         if self.complete {
-            RunIter::Kept(self.runs[..self.len].iter())
+            RunIter::Kept(self.runs[..self.len].iter(), self.boundaries)
         } else {
             RunIter::Again(digit_runs(self.text))
         }
@@ -67,7 +92,8 @@ impl<'t> DigitRunList<'t> {
 
 /// The iterator of [`DigitRunList::iter`].
 pub(crate) enum RunIter<'a> {
-    Kept(std::slice::Iter<'a, (usize, usize, bool)>),
+    /// The kept runs, and the boundary bits of those not yet read.
+    Kept(std::slice::Iter<'a, (u32, u32)>, u32),
     Again(DigitRuns<'a>),
 }
 
@@ -76,7 +102,12 @@ impl Iterator for RunIter<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Self::Kept(runs) => runs.next().copied(),
+            Self::Kept(runs, boundaries) => {
+                let &(start, end) = runs.next()?;
+                let boundary = *boundaries & 1 != 0;
+                *boundaries >>= 1;
+                Some((start as usize, end as usize, boundary))
+            }
             Self::Again(runs) => runs.next(),
         }
     }
@@ -141,7 +172,11 @@ mod tests {
             let text = parts.concat();
             let expected = runs_by_the_byte(text.as_bytes());
             prop_assert_eq!(&digit_runs(&text).collect::<Vec<_>>(), &expected);
-            prop_assert_eq!(&DigitRunList::of(&text).iter().collect::<Vec<_>>(), &expected);
+            let list = DigitRunList::of(&text);
+            prop_assert_eq!(&list.iter().collect::<Vec<_>>(), &expected);
+            let digits = text.bytes().filter(u8::is_ascii_digit).count();
+            prop_assert_eq!(list.digit_count(), digits);
+            prop_assert_eq!(list.any(), digits > 0);
         }
     }
 
