@@ -162,21 +162,21 @@ impl Engine {
     /// never overlap. Does not allocate when nothing is found.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         let mut hits = Vec::new();
-        let runs = text::DigitRunList::of(text);
-        let digits = runs.digit_count();
+        let facts = text::Facts::of(text);
         // Every gated pattern needs a digit: skip the word-list pass without one.
-        let [birth_word, pregnancy_word, vehicle_word] = if text::any_digit(text, digits) {
+        let [birth_word, pregnancy_word, vehicle_word] = if facts.any_digit() {
             GATES.occur_in(text)
         } else {
             [false; 3]
         };
         // First: its word pass also tells whether towns or health terms can occur.
         let mentions = self.person.detect(text, &mut hits);
-        self.structured.detect(text, digits, &mut hits);
-        self.phones.detect(text, digits, &mut hits);
-        self.dates.detect(text, digits, birth_word, &mut hits);
-        self.places.detect(text, &runs, &mentions.towns, &mut hits);
-        self.plates.detect(text, digits, vehicle_word, &mut hits);
+        self.structured.detect(text, &facts, &mut hits);
+        self.phones.detect(text, &facts, &mut hits);
+        self.dates.detect(text, facts.digits, birth_word, &mut hits);
+        self.places.detect(text, &facts, &mentions.towns, &mut hits);
+        self.plates
+            .detect(text, facts.digits, vehicle_word, &mut hits);
         self.health
             .detect(text, pregnancy_word, &mentions.terms, &mut hits);
         hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);

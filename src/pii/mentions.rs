@@ -452,7 +452,7 @@ mod tests {
             let seen = persons.detect(&text, &mut Vec::new());
             let run = |towns: &Starts, terms: &Starts| {
                 let mut out = Vec::new();
-                places.detect(&text, &super::super::text::DigitRunList::of(&text), towns, &mut out);
+                places.detect(&text, &super::super::text::Facts::of(&text), towns, &mut out);
                 health.detect(&text, false, terms, &mut out);
                 out
             };

@@ -8,7 +8,7 @@ use phonenumber::country;
 use regex::Regex;
 
 use super::structured::{NEGATIVE_CONTEXT, context_score};
-use super::text::{Words, before, next_char, non_ascii_digit, prev_char};
+use super::text::{Facts, Words, before, next_char, prev_char};
 use super::{Hit, Label};
 
 mod candidates;
@@ -32,14 +32,14 @@ impl Phones {
         })
     }
 
-    /// Appends the validated phone numbers in `text` to `out`; `digits` is
-    /// the number of ASCII digits in `text`.
-    pub(crate) fn detect(&self, text: &str, digits: usize, out: &mut Vec<Hit>) {
-        if digits < 7 {
+    /// Appends the validated phone numbers in `text` to `out`; `facts` are
+    /// those of `text`.
+    pub(crate) fn detect(&self, text: &str, facts: &Facts<'_>, out: &mut Vec<Hit>) {
+        if facts.digits < 7 {
             return;
         }
         let earlier = out.len();
-        for (start, mut end) in self.candidates(text) {
+        for (start, mut end) in self.candidates(text, facts) {
             if prev_char(text, start).is_some_and(|c| c.is_alphanumeric() || c == '+') {
                 continue;
             }
@@ -71,8 +71,8 @@ impl Phones {
 
     /// The candidate matches: found by hand, or by the regex when the text
     /// may hold decimal digits outside ASCII (see [`candidates`]).
-    fn candidates<'t>(&'t self, text: &'t str) -> Candidates<'t> {
-        if non_ascii_digit(text) {
+    fn candidates<'t>(&'t self, text: &'t str, facts: &Facts<'_>) -> Candidates<'t> {
+        if facts.rare.digit {
             Candidates::Regex(self.candidate.find_iter(text))
         } else {
             Candidates::Bytes(candidates::find_iter(text))
@@ -173,7 +173,7 @@ mod tests {
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         Phones::new()
-            .map(|p| p.detect(text, super::super::text::ascii_digits(text), &mut out))
+            .map(|p| p.detect(text, &Facts::of(text), &mut out))
             .ok();
         out.iter().map(|h| &text[h.start..h.end]).collect()
     }

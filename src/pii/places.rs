@@ -13,7 +13,7 @@ use regex::Regex;
 
 use super::gazetteer::Gazetteer;
 use super::mentions::Starts;
-use super::text::{DigitRunList, Words, ascii_word, before, isolated, next_char, prev_char};
+use super::text::{DigitRunList, Facts, Words, ascii_word, before, isolated, next_char, prev_char};
 use super::{Hit, Label, PiiError};
 use gate::NameEnds;
 
@@ -55,21 +55,15 @@ impl Places {
     }
 
     /// Appends street, postcode and town findings in `text` to `out`;
-    /// `runs` are the digit runs of `text`, `towns` tells where a
-    /// gazetteer town can start (see [`super::mentions`]): only there can
-    /// a town follow a residence phrase.
-    pub(crate) fn detect(
-        &self,
-        text: &str,
-        runs: &DigitRunList<'_>,
-        towns: &Starts,
-        out: &mut Vec<Hit>,
-    ) {
+    /// `facts` are those of `text`, `towns` tells where a gazetteer town
+    /// can start (see [`super::mentions`]): only there can a town follow a
+    /// residence phrase.
+    pub(crate) fn detect(&self, text: &str, facts: &Facts<'_>, towns: &Starts, out: &mut Vec<Hit>) {
         let first = out.len();
-        if runs.any() {
-            self.streets(text, runs, |s, e| keep_street(text, s, e, out));
-            self.uk_streets(text, runs, out);
-            self.zips(text, runs, first, out);
+        if facts.digits > 0 {
+            self.streets(text, facts, |s, e| keep_street(text, s, e, out));
+            self.uk_streets(text, &facts.runs, out);
+            self.zips(text, &facts.runs, first, out);
         }
         if towns.any() {
             self.context_cities(text, towns, out);
@@ -79,8 +73,8 @@ impl Places {
     /// The matches of the German street pattern in `text`, in text order,
     /// as `find_iter` gives them: where the street gate says names can
     /// end, the pattern is tried only before those ends.
-    fn streets(&self, text: &str, runs: &DigitRunList<'_>, mut found: impl FnMut(usize, usize)) {
-        match self.street_gate.name_ends(text, runs) {
+    fn streets(&self, text: &str, facts: &Facts<'_>, mut found: impl FnMut(usize, usize)) {
+        match self.street_gate.name_ends(text, facts) {
             NameEnds::Anywhere => {
                 for m in self.street.find_iter(text) {
                     found(m.start(), m.end());

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use regex::Regex;
 
 use super::checks;
-use super::text::{Words, before, compact, isolated, next_char, prev_char};
+use super::text::{Facts, Words, before, compact, isolated, next_char, prev_char};
 use super::{Hit, Label};
 use shape::{DIGIT_FIRST, IBAN, Shape, TEN, VAT, WordStarts};
 
@@ -88,9 +88,10 @@ impl Structured {
         })
     }
 
-    /// Appends all structured findings in `text` to `out`; `digits` is the
-    /// number of ASCII digits in `text`.
-    pub(crate) fn detect(&self, text: &str, digits: usize, out: &mut Vec<Hit>) {
+    /// Appends all structured findings in `text` to `out`; `facts` are
+    /// those of `text`.
+    pub(crate) fn detect(&self, text: &str, facts: &Facts<'_>, out: &mut Vec<Hit>) {
+        let digits = facts.digits;
         if digits == 0 {
             // Every shape but an e-mail address has digits.
             if text.contains('@') {
@@ -106,7 +107,7 @@ impl Structured {
             self.emails(text, out);
         }
         let starts = if digits >= 9 || p.document_word || p.dotted_digits >= 3 {
-            p.starts.usable(text)
+            p.starts.usable(&facts.rare)
         } else {
             None
         };

@@ -91,13 +91,13 @@ fn gated_patterns_still_run_on_digits_of_other_scripts() {
         (f[0].label, f[0].start, f[0].end),
         (Label::HealthInfo, 8, 18)
     );
-    assert!(!text::any_digit("Keine Ziffer, nur Wörter, Grüße", 0));
-    assert!(!text::any_digit("„Preis“ – 5 € 😀 ½ ²", 0));
-    assert!(text::any_digit("im ١٢.", 0));
+    assert!(!text::Facts::of("Keine Ziffer, nur Wörter, Grüße").any_digit());
+    assert!(!text::Facts::of("„Preis“ – fünf € 😀 ½ ²").any_digit());
+    assert!(text::Facts::of("im ١٢.").any_digit());
 }
 
 #[test]
-fn every_non_ascii_decimal_digit_is_seen_by_non_ascii_digit() {
+fn every_non_ascii_decimal_digit_is_seen_among_the_rare_characters() {
     let digit = regex::Regex::new(r"^\d$").unwrap();
     let non_ascii: Vec<char> = ('\u{80}'..=char::MAX)
         .filter(|c| digit.is_match(&c.to_string()))
@@ -105,7 +105,7 @@ fn every_non_ascii_decimal_digit_is_seen_by_non_ascii_digit() {
     assert_eq!(non_ascii.first(), Some(&'\u{660}'));
     assert_eq!('\u{660}'.to_string().as_bytes()[0], 0xD9);
     for c in non_ascii {
-        assert!(text::non_ascii_digit(&format!("ab € {c} cd")), "{c:?}");
+        assert!(text::Rare::of(&format!("ab € {c} cd")).digit, "{c:?}");
     }
 }
 

@@ -1,10 +1,13 @@
-//! Small allocation-free helpers over UTF-8 text and byte offsets, and
+//! Small allocation-free helpers over UTF-8 text and byte offsets,
+//! [`Facts`], what the engine reads once per text for all detectors, and
 //! [`Words`], the compiled context-word lists.
 
 mod digits;
+mod facts;
 mod words;
 
 pub(crate) use digits::{DigitRunList, digit_run};
+pub(crate) use facts::{Facts, Rare};
 pub(crate) use words::{WordSets, Words};
 
 /// The number of ASCII digits in `text`, for tests that call one detector
@@ -41,30 +44,6 @@ fn count_marked(b: &[u8], mark: impl Fn(u64) -> u64) -> usize {
     let mut tail = [0u8; 8];
     tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
     n + sum(mark(u64::from_le_bytes(tail)))
-}
-
-/// False only if no Unicode `\d` can match in `text`: `ascii_digits` (its
-/// count of ASCII digits) is zero and [`non_ascii_digit`] is false.
-pub(crate) fn any_digit(text: &str, ascii_digits: usize) -> bool {
-    ascii_digits > 0 || non_ascii_digit(text)
-}
-
-/// False only if no character outside ASCII in `text` is a Unicode decimal
-/// digit (what `\d` of a Unicode pattern matches beyond `0-9`). Decimal
-/// digits are a subset of [`char::is_numeric`], and the first outside ASCII
-/// is U+0660 (Arabic-Indic zero, UTF-8 `D9 A0`), so characters are decoded
-/// only where a byte is at or above `D9`: umlauts (`C3 …`) are passed over
-/// by a count of such bytes, and `€` or an emoji costs a table lookup.
-pub(crate) fn non_ascii_digit(text: &str) -> bool {
-    let b = text.as_bytes();
-    if count_marked(b, bytes_from_d9) == 0 {
-        return false;
-    }
-    // A byte from `D9` up is never a continuation byte, so it starts a char.
-    (0..b.len()).filter(|&i| b[i] >= 0xD9).any(|i| {
-        let c = text.get(i..).and_then(|rest| rest.chars().next());
-        c.is_some_and(char::is_numeric)
-    })
 }
 
 /// The high bit set in every byte of `chunk` from `D9` up: its high bit is

@@ -12,7 +12,7 @@
 //!
 //! It reads only ASCII digits as `\d`. The pattern's `\d` is Unicode, so the
 //! caller uses the regex when a text may hold other decimal digits
-//! ([`super::super::text::non_ascii_digit`]). Every other atom of the pattern
+//! ([`super::super::text::Rare`]). Every other atom of the pattern
 //! is ASCII, and in UTF-8 an ASCII byte is always a whole character, so
 //! matching bytes matches characters. A property test compares both.
 

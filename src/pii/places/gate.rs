@@ -18,15 +18,14 @@
 //! ([`name_window_start`]): the pattern is tried only there.
 //!
 //! The checks compare bytes, blind to the case of ASCII letters and of
-//! `ä`, `ö`, `ü`. What they cannot see makes the answer "yes" without looking
-//! ([`unseen_char`]): digits of other scripts (`\d` matches them), the
+//! `ä`, `ö`, `ü`. What they cannot see makes the answer "anywhere" without
+//! looking ([`unseen`]): digits of other scripts (`\d` matches them), the
 //! Unicode spaces beyond U+00A0, the case partners `K` and `ẞ` of `k` and
-//! `ß` (all at U+0640 or above, first byte `D9` or more), and `ſ`, the long
-//! s that `(?i)` matches for `s`. Such characters are rare, and the bytes
-//! that can start one are found eight bytes at a time.
+//! `ß`, and `ſ`, the long s that `(?i)` matches for `s`. The engine notes
+//! such characters once per text ([`Rare`]).
 
 use super::{STREET_PREPOSITIONS, STREET_SUFFIXES};
-use crate::pii::text::{DigitRunList, bytes_equal, bytes_from_d9, eight_bytes, find_marked};
+use crate::pii::text::{Facts, Rare, eight_bytes};
 
 /// The street-name endings, as masked eight-byte words.
 #[derive(Debug)]
@@ -73,13 +72,13 @@ impl StreetGate {
 
     /// Where a German street name can end in `text`: before the house
     /// numbers where one of the endings fits, or anywhere.
-    pub(crate) fn name_ends(&self, text: &str, runs: &DigitRunList<'_>) -> NameEnds {
-        if unseen_char(text) {
+    pub(crate) fn name_ends(&self, text: &str, facts: &Facts<'_>) -> NameEnds {
+        if unseen(&facts.rare) {
             return NameEnds::Anywhere;
         }
         let b = text.as_bytes();
         let mut ends = NameEnds::At([0; ENDS_KEPT], 0);
-        for (digit, _, _) in runs.iter() {
+        for (digit, _, _) in facts.runs.iter() {
             let end = if self.name_ends_at(b, digit) {
                 Some(digit)
             } else {
@@ -171,42 +170,17 @@ fn tail(b: &[u8], e: usize) -> u64 {
         .fold(0, |word, &c| (word >> 8) | (u64::from(c) << 56))
 }
 
-/// True if `text` has a character the byte checks cannot judge: a digit
-/// other than ASCII, a space other than ASCII, U+0085 and U+00A0, or a
-/// case partner of a suffix or preposition letter that is not a Latin-1
-/// capital (`ſ`, the Kelvin sign `K`, `ẞ`). All of them start with `C5` or
-/// a byte from `D9` up, and only those are decoded. The blocks that chat
-/// text uses most are answered from their bytes: general punctuation,
-/// currency and letter-like symbols (`E2`: spaces, `K`), and the emoji
-/// (`F0 9F` up to U+1FBEF, none of them a digit or a space).
-pub(super) fn unseen_char(text: &str) -> bool {
-    let lead = |chunk| bytes_from_d9(chunk) | bytes_equal(chunk, 0xC5);
-    let b = text.as_bytes();
-    let mut from = 0;
-    while let Some(at) = find_marked(b, from, lead) {
-        let unseen = match b[at..] {
-            [0xC5, next, ..] => next == 0xBF,
-            [0xE2, 0x80, c, ..] => c <= 0x8A || matches!(c, 0xA8 | 0xA9 | 0xAF),
-            [0xE2, second, third, ..] => {
-                (second, third) == (0x81, 0x9F) || (second, third) == (0x84, 0xAA)
-            }
-            [0xF0, 0x9F, third, ..] if third < 0xAF => false,
-            _ => text
-                .get(at..)
-                .and_then(|t| t.chars().next())
-                .is_some_and(|c| c.is_numeric() || c.is_whitespace() || matches!(c, 'K' | 'ẞ')),
-        };
-        if unseen {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
+/// True if a text with the rare characters `rare` has one the byte checks
+/// cannot judge: a digit other than ASCII, a space other than ASCII,
+/// U+0085 and U+00A0, or a case partner of a suffix or preposition letter
+/// that is not a Latin-1 capital (`ſ`, the Kelvin sign `K`, `ẞ`).
+pub(super) fn unseen(rare: &Rare) -> bool {
+    rare.digit || rare.space || rare.folds || rare.capital_sharp_s
 }
 
 /// Where the one `\s` character that ends right before byte `at` starts:
 /// ASCII whitespace (with `\v`), U+0085 or U+00A0 (the others start with a
-/// byte from `D9` up, which [`unseen_char`] answers before).
+/// byte from `D9` up, which [`unseen`] answers before).
 fn space_before(b: &[u8], at: usize) -> Option<usize> {
     match &b[..at] {
         [.., 0xC2, 0x85 | 0xA0] => Some(at - 2),
@@ -236,7 +210,7 @@ fn word_start(head: &[u8]) -> usize {
 /// of the fourth run of non-space bytes that ends at or before `e`. The
 /// pattern's names hold at most three single `\s` (`an der alten Mühle`),
 /// each between two words. Spaces outside ASCII, U+0085 and U+00A0 are
-/// read as run bytes, which only widens the window (and [`unseen_char`]
+/// read as run bytes, which only widens the window (and [`unseen`]
 /// sends texts with them to the whole-text search anyway).
 pub(crate) fn name_window_start(b: &[u8], e: usize) -> usize {
     let mut i = e;

@@ -1,11 +1,12 @@
 use std::sync::OnceLock;
 
+use super::super::text::Rare;
 use super::*;
 
 fn found(text: &str) -> Vec<(Label, &str)> {
     let mut out = Vec::new();
     if let Ok(p) = Places::new() {
-        p.detect(text, &DigitRunList::of(text), &Starts::ANYWHERE, &mut out);
+        p.detect(text, &Facts::of(text), &Starts::ANYWHERE, &mut out);
     }
     out.iter()
         .map(|h| (h.label, &text[h.start..h.end]))
@@ -132,7 +133,7 @@ proptest::proptest! {
 
 /// The street gate's answer for `text`, with the digit runs it reads.
 fn street_possible(p: &Places, text: &str) -> bool {
-    p.street_gate.name_ends(text, &DigitRunList::of(text)).any()
+    p.street_gate.name_ends(text, &Facts::of(text)).any()
 }
 
 /// Matches as byte ranges.
@@ -141,7 +142,7 @@ type Spans = Vec<(usize, usize)>;
 /// The street matches the detector reads, and those of a whole-text search.
 fn streets_and_oracle(p: &Places, text: &str) -> (Spans, Spans) {
     let mut got = Vec::new();
-    p.streets(text, &DigitRunList::of(text), |s, e| got.push((s, e)));
+    p.streets(text, &Facts::of(text), |s, e| got.push((s, e)));
     let oracle = p
         .street
         .find_iter(text)
@@ -244,7 +245,7 @@ fn the_street_gate_stays_shut_where_no_street_can_end() {
     }
 }
 
-/// What `gate::unseen_char` must catch: every character outside ASCII that
+/// What `gate::unseen` must catch: every character outside ASCII that
 /// the street pattern's `\s`, `\d` or `(?i)` letters match, unless the
 /// byte checks judge it (U+0085, U+00A0, the letters of the words
 /// themselves and the Latin-1 capitals they fold).
@@ -268,7 +269,7 @@ fn the_street_gate_sees_or_defers_every_character_the_pattern_folds() {
         let s = c.encode_utf8(&mut buf);
         let judged = letters.contains(&c) || matches!(c, '\u{85}' | '\u{a0}' | 'Ä' | 'Ö' | 'Ü');
         if (folds.is_match(s) || space_or_digit.is_match(s)) && !judged {
-            assert!(gate::unseen_char(s), "{c:?} U+{:04X}", u32::from(c));
+            assert!(gate::unseen(&Rare::of(s)), "{c:?} U+{:04X}", u32::from(c));
         }
     }
 }

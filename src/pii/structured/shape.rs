@@ -3,7 +3,7 @@
 //! the patterns that begin a word can match ([`WordStarts`]), so each is tried
 //! there, anchored, instead of over the whole text.
 
-use crate::pii::text::{ascii_word, digit_run, find_digit, non_ascii_digit};
+use crate::pii::text::{Rare, ascii_word, digit_run, find_digit};
 
 /// What one pass over the bytes says about possible candidates. Every
 /// flag is implied by the regex it gates, so a false flag skips a regex
@@ -183,11 +183,14 @@ impl WordStarts {
     }
 
     /// These starts, or `None` if a pattern must be searched for in the
-    /// whole `text` (the text they were taken from): there were more
-    /// starts than fit, or `text` holds a character the patterns fold onto
-    /// ASCII ([`may_fold`]), so a match may begin where no ASCII word does.
-    pub(super) fn usable(&self, text: &str) -> Option<&Self> {
-        (!self.overflow && !may_fold(text)).then_some(self)
+    /// whole text they were taken from, whose rare characters are `rare`:
+    /// there were more starts than fit, or the text holds a character that
+    /// the patterns' Unicode case folding or `\d` takes for an ASCII letter
+    /// or digit (the Kelvin sign for `k`, the long s for `s`, another
+    /// script's decimal digit), so a match may begin where no ASCII word
+    /// does.
+    pub(super) fn usable(&self, rare: &Rare) -> Option<&Self> {
+        (!self.overflow && !rare.folds && !rare.digit).then_some(self)
     }
 
     /// The starts that suit a pattern of `kind`.
@@ -217,21 +220,4 @@ fn kinds(w: &[u8]) -> u8 {
         kinds |= VAT;
     }
     kinds
-}
-
-/// True if `text` holds a character that the patterns' Unicode case
-/// folding or `\d` takes for an ASCII letter or digit: the Kelvin sign
-/// (`k`), the long s (`s`), or another script's decimal digit. A match can
-/// then start where no ASCII word starts.
-pub(super) fn may_fold(text: &str) -> bool {
-    if text.is_ascii() {
-        return false;
-    }
-    let b = text.as_bytes();
-    let folds = |i: usize| match b.get(i..) {
-        // U+212A KELVIN SIGN, U+017F LATIN SMALL LETTER LONG S
-        Some([0xE2, 0x84, 0xAA, ..] | [0xC5, 0xBF, ..]) => true,
-        _ => false,
-    };
-    memchr::memchr2_iter(0xE2, 0xC5, b).any(folds) || non_ascii_digit(text)
 }

@@ -1,4 +1,4 @@
-use super::super::text::ascii_word;
+use super::super::text::{Rare, ascii_word};
 use super::*;
 
 /// Built once: building per case would dominate the tests' time.
@@ -9,7 +9,7 @@ static STRUCTURED: std::sync::LazyLock<Option<Structured>> =
 fn hits(text: &str) -> Vec<Hit> {
     let mut out = Vec::new();
     if let Some(s) = STRUCTURED.as_ref() {
-        s.detect(text, super::super::text::ascii_digits(text), &mut out);
+        s.detect(text, &Facts::of(text), &mut out);
     }
     out
 }
@@ -122,7 +122,7 @@ fn texts_of_one_or_two_characters_are_scanned_safely() {
 
 #[test]
 fn patterns_are_tried_at_word_starts_only_where_no_match_can_begin_elsewhere() {
-    let starts = |text: &str| Shape::of(text).starts.usable(text).is_some();
+    let starts = |text: &str| Shape::of(text).starts.usable(&Rare::of(text)).is_some();
     assert!(starts(
         "IBAN DE89 3704 0044 0532 0130 00, Ausweis T220001293"
     ));
@@ -291,7 +291,7 @@ proptest! {
             return Err(TestCaseError::fail("patterns failed to build"));
         };
         let shape = Shape::of(&text);
-        let starts = shape.starts.usable(&text);
+        let starts = shape.starts.usable(&Rare::of(&text));
         let patterns = [&s.iban, &s.card, &s.tax, &s.vat, &s.rvnr, &s.kvnr, &s.doc, &s.ipv4];
         for pattern in patterns {
             let search: Vec<(usize, usize)> =

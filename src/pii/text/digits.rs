@@ -65,11 +65,6 @@ impl<'t> DigitRunList<'t> {
         list
     }
 
-    /// True if `text` has an ASCII digit.
-    pub(crate) fn any(&self) -> bool {
-        self.len > 0 || !self.complete
-    }
-
     /// How many ASCII digits `text` has.
     pub(crate) fn digit_count(&self) -> usize {
         if self.complete {
@@ -176,7 +171,6 @@ mod tests {
             prop_assert_eq!(&list.iter().collect::<Vec<_>>(), &expected);
             let digits = text.bytes().filter(u8::is_ascii_digit).count();
             prop_assert_eq!(list.digit_count(), digits);
-            prop_assert_eq!(list.any(), digits > 0);
         }
     }
 
