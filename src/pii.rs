@@ -175,8 +175,7 @@ impl Engine {
         self.phones.detect(text, &facts, &mut hits);
         self.dates.detect(text, facts.digits, birth_word, &mut hits);
         self.places.detect(text, &facts, &mentions.towns, &mut hits);
-        self.plates
-            .detect(text, facts.digits, vehicle_word, &mut hits);
+        self.plates.detect(text, &facts, vehicle_word, &mut hits);
         self.health
             .detect(text, pregnancy_word, &mentions.terms, &mut hits);
         hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);
