@@ -102,7 +102,7 @@ impl Structured {
         // One byte pass notes what candidates can exist; a regex runs only
         // if its shape is possible (each gate is implied by its regex), and
         // where it can start if that is known.
-        let p = Shape::of(text);
+        let p = Shape::of(text, &facts.runs);
         if p.at {
             self.emails(text, out);
         }

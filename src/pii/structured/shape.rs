@@ -3,7 +3,7 @@
 //! the patterns that begin a word can match ([`WordStarts`]), so each is tried
 //! there, anchored, instead of over the whole text.
 
-use crate::pii::text::{Rare, ascii_word, digit_run, find_digit};
+use crate::pii::text::{DigitRunList, Rare, ascii_word, digit_run};
 
 /// What one pass over the bytes says about possible candidates. Every
 /// flag is implied by the regex it gates, so a false flag skips a regex
@@ -43,9 +43,10 @@ pub(super) struct Shape {
 
 impl Shape {
     /// Visits only the words that hold a digit (every flag but `at` and
-    /// `hex_colons` needs one), found by a search for the next digit eight
-    /// bytes at a time; `@` and `:` are looked for with `memchr`.
-    pub(super) fn of(text: &str) -> Self {
+    /// `hex_colons` needs one), found from the digit `runs` of `text` (a
+    /// word's first digit starts a run); `@` and `:` are looked for with
+    /// `memchr`.
+    pub(super) fn of(text: &str, runs: &DigitRunList<'_>) -> Self {
         let b = text.as_bytes();
         let mut p = Self {
             at: memchr::memchr(b'@', b).is_some(),
@@ -55,7 +56,11 @@ impl Shape {
         // End and length of the previous digit run.
         let mut prev = (0, 0);
         let mut i = 0;
-        while let Some(digit) = find_digit(b, i) {
+        for (digit, _, _) in runs.iter() {
+            if digit < i {
+                // Inside the word just visited.
+                continue;
+            }
             let mut word = digit;
             while word > i && ascii_word(b[word - 1]) {
                 word -= 1;
