@@ -5,12 +5,11 @@
 //! (`Name:`). Titles are outside the span. Works word by word without
 //! allocating: lookups lower-case into a stack buffer.
 
-use std::collections::HashMap;
-
 use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
-use super::text::{FastHash, HIGH, ascii_letters, eight_bytes, lower_fast};
+use super::text::{HIGH, ascii_letters, eight_bytes, lower_fast};
 use super::{Hit, Label};
+use table::WordTable;
 
 /// The person-name detector.
 #[derive(Debug)]
@@ -18,7 +17,7 @@ pub(crate) struct Persons {
     /// Every word any list knows (lower case), with its role bits: one
     /// lookup per word answers all gazetteer and slot questions, and
     /// whether the word can start a town or health term ([`mentions`]).
-    words: HashMap<Box<[u8]>, u16, FastHash>,
+    words: WordTable,
     /// Compound tails of the health lexicon, for [`Mentions`].
     tails: Tails,
     /// What [`Mentions`] must always answer "yes" to.
@@ -72,10 +71,10 @@ type Prev = Option<(usize, usize, u16)>;
 
 impl Persons {
     pub(crate) fn new() -> Self {
-        let mut words: HashMap<Box<[u8]>, u16, FastHash> = HashMap::default();
+        let mut words = WordTable::default();
         let mut add = |list: &mut dyn Iterator<Item = &str>, bit: u16| {
             for w in list {
-                *words.entry(w.as_bytes().into()).or_insert(0) |= bit;
+                words.add(w.as_bytes(), bit);
             }
         };
         let file = |data: &'static str| lines(data).flat_map(str::split_whitespace);
@@ -99,9 +98,7 @@ impl Persons {
         for (key, bit) in &keys {
             add(&mut std::iter::once(key.as_str()), *bit);
         }
-        for (key, flags) in &mut words {
-            *flags |= tails.bit(key);
-        }
+        words.add_to_each(|key| tails.bit(key));
         Self {
             words,
             tails,
@@ -161,9 +158,8 @@ impl Persons {
         let run = &text[start..end];
         let mut buf = [0u8; 64];
         let flags = lower_fast(run, &mut buf)
-            .and_then(|low| self.words.get(low))
-            .copied()
-            .unwrap_or(0);
+            .map(<[u8]>::len)
+            .map_or(0, |len| self.words.get(&buf, len));
         seen.note(flags, text, (start, end), &self.tails);
     }
 
@@ -257,21 +253,22 @@ impl Persons {
     fn next_word(&self, text: &str, from: usize) -> Option<(Word, bool)> {
         let mut buf = [0u8; 64];
         let (start, end, joined, ascii_len) = read_word(text, from, &mut buf)?;
-        let low = match ascii_len {
-            Some(n) => buf.get(..n).unwrap_or(b""),
-            None => lower_fast(&text[start..end], &mut buf).unwrap_or(b""),
+        let len = match ascii_len {
+            Some(n) => n,
+            None => lower_fast(&text[start..end], &mut buf).map_or(usize::MAX, <[u8]>::len),
         };
-        Some((self.word(text, start, end, low), joined))
+        Some((self.word(text, start, end, &buf, len), joined))
     }
 
-    /// The word at `start..end`, lower-cased into `low`, with its lookups.
-    fn word(&self, text: &str, start: usize, end: usize, low: &[u8]) -> Word {
+    /// The word at `start..end`, lower-cased into the first `len` bytes of
+    /// `buf`, with its lookups.
+    fn word(&self, text: &str, start: usize, end: usize, buf: &[u8; 64], len: usize) -> Word {
         let raw = &text[start..end];
         let capital = match raw.as_bytes().first() {
             Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
             _ => raw.starts_with(char::is_uppercase),
         };
-        let flags = self.words.get(low).copied().unwrap_or(0);
+        let flags = self.words.get(buf, len);
         Word {
             start,
             end,
@@ -594,5 +591,6 @@ const AMBIGUOUS: &[&str] = &[
     "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so",
 ];
 
+mod table;
 #[cfg(test)]
 mod tests;

@@ -240,6 +240,10 @@ impl std::hash::Hasher for FastHasher {
     fn write_usize(&mut self, n: usize) {
         self.add(n as u64);
     }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
 }
 
 impl FastHasher {
