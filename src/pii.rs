@@ -161,7 +161,20 @@ impl Engine {
     /// Finds personal data in `text`. Findings are sorted by position and
     /// never overlap. Does not allocate when nothing is found.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
-        let mut hits = Vec::new();
+        // The hits vector of this thread's last call, emptied: its capacity
+        // is kept, so most calls that find something allocate only the
+        // result.
+        let mut hits = HITS.with(std::cell::Cell::take);
+        hits.clear();
+        let findings = self.detect_into(text, &mut hits);
+        if hits.capacity() <= HITS_KEPT {
+            HITS.with(|kept| kept.set(hits));
+        }
+        findings
+    }
+
+    /// [`Engine::detect`] with `hits` (empty) as the detectors' scratch.
+    fn detect_into(&self, text: &str, hits: &mut Vec<Hit>) -> Vec<Finding> {
         let facts = text::Facts::of(text);
         // Every gated pattern needs a digit: skip the word-list pass without one.
         let [birth_word, pregnancy_word, vehicle_word] = if facts.any_digit() {
@@ -170,16 +183,17 @@ impl Engine {
             [false; 3]
         };
         // First: its word pass also tells whether towns or health terms can occur.
-        let mentions = self.person.detect(text, &mut hits);
-        self.structured.detect(text, &facts, &mut hits);
-        self.phones.detect(text, &facts, &mut hits);
-        self.dates.detect(text, facts.digits, birth_word, &mut hits);
-        self.places.detect(text, &facts, &mentions.towns, &mut hits);
-        self.plates.detect(text, &facts, vehicle_word, &mut hits);
+        let mentions = self.person.detect(text, hits);
+        self.structured.detect(text, &facts, hits);
+        self.phones.detect(text, &facts, hits);
+        self.dates.detect(text, facts.digits, birth_word, hits);
+        self.places.detect(text, &facts, &mentions.towns, hits);
+        self.plates.detect(text, &facts, vehicle_word, hits);
         self.health
-            .detect(text, pregnancy_word, &mentions.terms, &mut hits);
+            .detect(text, pregnancy_word, &mentions.terms, hits);
         hits.retain(|h| h.score >= MIN_SCORE && h.start < h.end);
-        to_findings(text, resolve(hits))
+        resolve(hits);
+        to_findings(text, hits)
     }
 }
 
@@ -204,7 +218,7 @@ static GATES: text::WordSets<3> = text::WordSets::new([
 
 /// Keeps a non-overlapping subset, taking hits in [`priority`] order. Works
 /// in place: the kept hits move to the front of `hits` (no second vector).
-fn resolve(mut hits: Vec<Hit>) -> Vec<Hit> {
+fn resolve(hits: &mut Vec<Hit>) {
     hits.sort_by(priority);
     let mut kept = 0;
     for i in 0..hits.len() {
@@ -219,7 +233,6 @@ fn resolve(mut hits: Vec<Hit>) -> Vec<Hit> {
     }
     hits.truncate(kept);
     hits.sort_by_key(|h| h.start);
-    hits
 }
 
 /// The order in which [`resolve`] considers hits: longest first, then
@@ -234,10 +247,11 @@ fn priority(a: &Hit, b: &Hit) -> std::cmp::Ordering {
 
 /// Converts sorted byte-offset hits to findings with character offsets in
 /// one pass over the text.
-fn to_findings(text: &str, hits: Vec<Hit>) -> Vec<Finding> {
+fn to_findings(text: &str, hits: &[Hit]) -> Vec<Finding> {
     let mut out = Vec::with_capacity(hits.len());
     let (mut byte, mut chars) = (0, 0);
     for h in hits {
+        let h = *h;
         chars += text::char_count(&text[byte..h.start]);
         let start = chars;
         chars += text::char_count(&text[h.start..h.end]);
@@ -254,6 +268,15 @@ fn to_findings(text: &str, hits: Vec<Hit>) -> Vec<Finding> {
 }
 
 const MIN_SCORE: f32 = 0.4;
+
+/// The largest scratch vector (in hits) a thread keeps between calls; a
+/// text with more findings than this gives its larger vector back.
+const HITS_KEPT: usize = 64;
+
+thread_local! {
+    /// [`Engine::detect`]'s scratch vector, kept between calls on a thread.
+    static HITS: std::cell::Cell<Vec<Hit>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 #[cfg(test)]
 mod tests;

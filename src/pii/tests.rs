@@ -32,12 +32,12 @@ fn findings_carry_char_offsets_for_multibyte_text() {
 
 #[test]
 fn overlaps_resolve_to_the_longest_finding() {
-    let hits = vec![
+    let mut kept = vec![
         Hit::new(Label::Person, 0, 4, 0.9),
         Hit::new(Label::StreetAddress, 0, 12, 0.8),
         Hit::new(Label::City, 13, 17, 0.8),
     ];
-    let kept = resolve(hits);
+    resolve(&mut kept);
     assert_eq!(kept.len(), 2);
     assert_eq!(kept[0].label, Label::StreetAddress);
 }
@@ -66,7 +66,32 @@ proptest! {
             .iter()
             .map(|&(s, len, l, q)| Hit::new(labels[l], s, s + len, 0.5 + f32::from(q) * 0.2))
             .collect();
-        prop_assert_eq!(resolve(hits.clone()), resolve_oracle(hits));
+        let mut kept = hits.clone();
+        resolve(&mut kept);
+        prop_assert_eq!(kept, resolve_oracle(hits));
+    }
+}
+
+/// The thread's kept scratch vector carries nothing from one call to the
+/// next, whether the last call found much, little or nothing.
+#[test]
+fn calls_on_one_thread_do_not_share_findings() {
+    let e = engine();
+    let full = "Herr Jonas Becker, Tel 0151 23456789, IBAN DE89 3704 0044 0532 0130 00";
+    let alone = e.detect(full);
+    assert!(alone.len() >= 3);
+    let many = full.repeat(40);
+    assert!(e.detect(&many).len() > HITS_KEPT);
+    let kept = HITS.with(|k| {
+        let v = k.take();
+        let capacity = v.capacity();
+        k.set(v);
+        capacity
+    });
+    assert!(kept <= HITS_KEPT, "a large scratch vector is given back");
+    for _ in 0..2 {
+        assert!(e.detect("Wann kommt meine Lieferung?").is_empty());
+        assert_eq!(e.detect(full), alone);
     }
 }
 
