@@ -163,12 +163,13 @@ impl Engine {
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         // The hits vector of this thread's last call, emptied: its capacity
         // is kept, so most calls that find something allocate only the
-        // result.
-        let mut hits = HITS.with(std::cell::Cell::take);
+        // result. (While the thread's locals are torn down, a fresh one.)
+        let mut hits = HITS.try_with(std::cell::Cell::take).unwrap_or_default();
         hits.clear();
         let findings = self.detect_into(text, &mut hits);
         if hits.capacity() <= HITS_KEPT {
-            HITS.with(|kept| kept.set(hits));
+            // Dropped instead if the thread's locals are gone.
+            let _ = HITS.try_with(|kept| kept.set(hits));
         }
         findings
     }
