@@ -251,8 +251,7 @@ fn priority(a: &Hit, b: &Hit) -> std::cmp::Ordering {
 fn to_findings(text: &str, hits: &[Hit]) -> Vec<Finding> {
     let mut out = Vec::with_capacity(hits.len());
     let (mut byte, mut chars) = (0, 0);
-    for h in hits {
-        let h = *h;
+    for &h in hits {
         chars += text::char_count(&text[byte..h.start]);
         let start = chars;
         chars += text::char_count(&text[h.start..h.end]);

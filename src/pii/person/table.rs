@@ -26,10 +26,13 @@ pub(super) struct WordTable {
 impl WordTable {
     /// Adds `bit` to the bits of `word`.
     pub(super) fn add(&mut self, word: &[u8], bit: u16) {
-        let bits = match inline_key(word) {
-            Some(key) if word.len() <= 8 => self.up_to_8.entry(key as u64).or_insert(0),
-            Some(key) => self.up_to_16.entry(halves(key)).or_insert(0),
-            None => self.long.entry(word.into()).or_insert(0),
+        let mut head = [0u8; INLINE];
+        let n = word.len().min(INLINE);
+        head[..n].copy_from_slice(&word[..n]);
+        let bits = match key(head, word.len()) {
+            Key::UpTo8(key) => self.up_to_8.entry(key).or_insert(0),
+            Key::UpTo16(key) => self.up_to_16.entry(key).or_insert(0),
+            Key::Long => self.long.entry(word.into()).or_insert(0),
         };
         *bits |= bit;
     }
@@ -53,32 +56,36 @@ impl WordTable {
     /// the table does not know it, or `len` is beyond the buffer). The
     /// bytes after `len` may hold anything.
     pub(super) fn get(&self, buf: &[u8; 64], len: usize) -> u16 {
-        let found = if len <= INLINE {
-            let mut head = [0u8; INLINE];
-            head.copy_from_slice(&buf[..INLINE]);
-            let key = padded(u128::from_le_bytes(head), len);
-            if len <= 8 {
-                self.up_to_8.get(&(key as u64))
-            } else {
-                self.up_to_16.get(&halves(key))
-            }
-        } else {
-            buf.get(..len).and_then(|word| self.long.get(word))
+        let mut head = [0u8; INLINE];
+        head.copy_from_slice(&buf[..INLINE]);
+        let found = match key(head, len) {
+            Key::UpTo8(key) => self.up_to_8.get(&key),
+            Key::UpTo16(key) => self.up_to_16.get(&key),
+            Key::Long => buf.get(..len).and_then(|word| self.long.get(word)),
         };
         found.copied().unwrap_or(0)
     }
 }
 
-/// The inline key of `word`, if it is short enough.
-fn inline_key(word: &[u8]) -> Option<u128> {
-    let mut head = [0u8; INLINE];
-    head.get_mut(..word.len())?.copy_from_slice(word);
-    Some(u128::from_le_bytes(head))
+/// Which table holds a word, and its key there.
+enum Key {
+    UpTo8(u64),
+    UpTo16((u64, u64)),
+    Long,
 }
 
-/// The low and high half of `key`.
-fn halves(key: u128) -> (u64, u64) {
-    (key as u64, (key >> 64) as u64)
+/// The key of the word of `len` bytes whose first bytes (up to 16) are
+/// `head`; what follows the word in `head` is ignored.
+fn key(head: [u8; INLINE], len: usize) -> Key {
+    if len > INLINE {
+        return Key::Long;
+    }
+    let key = padded(u128::from_le_bytes(head), len);
+    if len <= 8 {
+        Key::UpTo8(key as u64)
+    } else {
+        Key::UpTo16((key as u64, (key >> 64) as u64))
+    }
 }
 
 /// `bytes` (little-endian) with all but the first `len` bytes zeroed
