@@ -37,6 +37,9 @@ const WEAK_W: u16 = 1 << 9;
 /// Second word of an introduction pair (`name ist`, `i am`, `ich heiße`).
 const PAIR2: u16 = 1 << 10;
 const NAME_W: u16 = 1 << 11;
+/// The bits [`slot`] reads of the word before: a word with none of them
+/// opens no slot.
+const OPENS_SLOT: u16 = SIGN | HONOR | TITLE | NAME_W | PAIR2 | GREET | FIELD_W | WEAK_W;
 
 /// What opens a name slot before a word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +290,10 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
     let Some((p0s, p0e, f0)) = prev[0] else {
         return Slot::Free;
     };
+    // Most words open no slot: decided without reading the text between.
+    if f0 & OPENS_SLOT == 0 {
+        return Slot::Free;
+    }
     let f1 = prev[1].map_or(0, |p| p.2);
     let sep = &text[p0e..s];
     if f0 & SIGN != 0

@@ -16,6 +16,41 @@ fn names_after_honorifics_greetings_and_introductions_are_found() {
     assert_eq!(found("Viele Grüße\nPetra vom Team"), vec!["Petra"]);
 }
 
+/// The slot before the last word of `text`, from the words before it as
+/// `detect` reads them.
+fn slot_before_last(text: &str) -> Slot {
+    let persons = Persons::new();
+    let (mut prev, mut last): ([Prev; 2], Prev) = ([None; 2], None);
+    let mut pos = 0;
+    while let Some((w, _)) = persons.next_word(text, pos) {
+        if last.is_some() {
+            prev = [last, prev[0]];
+        }
+        last = Some((w.start, w.end, w.flags));
+        pos = w.end;
+    }
+    slot(text, last.map_or(0, |(start, _, _)| start), prev)
+}
+
+/// One opener per role bit that [`slot`] reads; a word with none of them
+/// opens no slot (the fast path).
+#[test]
+fn each_kind_of_word_before_a_name_opens_its_slot() {
+    for (text, want) in [
+        ("Viele Grüße\nX", Slot::Strong),
+        ("Herr X", Slot::Honorific),
+        ("Frau Dr. med. X", Slot::Honorific),
+        ("I am X", Slot::Strong),
+        ("Hallo X", Slot::Strong),
+        ("Kontoinhaber X", Slot::Strong),
+        ("bei X", Slot::Weak),
+        ("Haus X", Slot::Free),
+        ("X", Slot::Free),
+    ] {
+        assert_eq!(slot_before_last(text), want, "{text}");
+    }
+}
+
 #[test]
 fn common_words_that_are_names_stay_unflagged_without_a_slot() {
     assert!(found("Das ist zu klein und the bill is high.").is_empty());
