@@ -38,7 +38,8 @@ const WEAK_W: u16 = 1 << 9;
 const PAIR2: u16 = 1 << 10;
 const NAME_W: u16 = 1 << 11;
 /// The bits [`slot`] reads of the word before: a word with none of them
-/// opens no slot.
+/// opens no slot, and `slot` answers it without reading the text. A bit
+/// that `slot` comes to read belongs here too.
 const OPENS_SLOT: u16 = SIGN | HONOR | TITLE | NAME_W | PAIR2 | GREET | FIELD_W | WEAK_W;
 
 /// What opens a name slot before a word.
