@@ -7,8 +7,9 @@
 
 use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
-use super::text::{HIGH, ascii_letters, eight_bytes, lower_fast};
+use super::text::lower_fast;
 use super::{Hit, Label};
+use reader::read_word;
 use table::WordTable;
 
 /// The person-name detector.
@@ -340,143 +341,6 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
     Slot::Free
 }
 
-/// The next word (letters, with inner hyphens and apostrophes) at or after
-/// `from`: its range, whether it has an inner hyphen or apostrophe, and
-/// the length of its lower-cased form, written into `buf` as the word is
-/// read (more than 64 if it did not fit), or `None` if the word has letters
-/// outside ASCII and Latin-1 or a `’` (the caller lower-cases those).
-fn read_word(
-    text: &str,
-    from: usize,
-    buf: &mut [u8; 64],
-) -> Option<(usize, usize, bool, Option<usize>)> {
-    let start = word_start(text, from)?;
-    let b = text.as_bytes();
-    let (mut end, mut joined, mut n, mut ascii) = (start, false, 0, true);
-    loop {
-        if let Some(run) = lower_ascii_run(b, end, buf, n) {
-            (n, end) = (n + run, end + run);
-            if run == 8 {
-                continue;
-            }
-        }
-        let Some(&c) = b.get(end) else {
-            break;
-        };
-        if c.is_ascii_alphabetic() {
-            if let Some(d) = buf.get_mut(n) {
-                *d = c.to_ascii_lowercase();
-            }
-            (n, end) = (n + 1, end + 1);
-            continue;
-        }
-        if let Some(low) = latin1_letter_lower(b, end) {
-            if let Some(d) = buf.get_mut(n..n + 2) {
-                d.copy_from_slice(&low);
-            }
-            (n, end) = (n + 2, end + 2);
-            continue;
-        }
-        let Some((c, len)) = char_at(text, end) else {
-            break;
-        };
-        let letter = c.is_alphabetic();
-        let joiner = !letter
-            && matches!(c, '-' | '\'' | '’')
-            && char_at(text, end + len).is_some_and(|(n, _)| n.is_alphabetic());
-        if !(letter || joiner) {
-            break;
-        }
-        if c.is_ascii() {
-            if let Some(d) = buf.get_mut(n) {
-                *d = c as u8;
-            }
-            n += 1;
-        } else {
-            ascii = false;
-        }
-        joined |= joiner;
-        end += len;
-    }
-    Some((start, end, joined, ascii.then_some(n)))
-}
-
-/// Where the next word starts at or after `from`: the first letter.
-/// Skips ASCII non-letters (spaces, digits …) eight bytes at a time.
-fn word_start(text: &str, from: usize) -> Option<usize> {
-    text.get(from..)?;
-    let b = text.as_bytes();
-    let mut i = from;
-    loop {
-        if let Some(chunk) = eight_bytes(b, i) {
-            let skip = ((ascii_letters(chunk) | chunk) & HIGH).trailing_zeros() as usize / 8;
-            i += skip;
-            if skip == 8 {
-                continue;
-            }
-        }
-        let c = *b.get(i)?;
-        if c.is_ascii_alphabetic() {
-            return Some(i);
-        }
-        if c.is_ascii() {
-            i += 1;
-            continue;
-        }
-        let (c, len) = char_at(text, i)?;
-        if c.is_alphabetic() {
-            return Some(i);
-        }
-        i += len;
-    }
-}
-
-/// Reads the run of ASCII letters at byte `at`, up to eight, lower-cased
-/// into `buf` from index `n` (as far as it fits); returns its length, or
-/// `None` if fewer than eight bytes are left (the caller reads those one
-/// by one). Bytes of `buf` past the run may be overwritten.
-fn lower_ascii_run(b: &[u8], at: usize, buf: &mut [u8; 64], n: usize) -> Option<usize> {
-    let (run, lower) = ascii_letter_run(eight_bytes(b, at)?);
-    let lower = lower.to_le_bytes();
-    if let Some(d) = buf.get_mut(n..n + 8) {
-        d.copy_from_slice(&lower);
-    } else if let Some(d) = buf.get_mut(n..) {
-        // The buffer's last few bytes (a word too long for it).
-        let k = d.len().min(8);
-        d[..k].copy_from_slice(&lower[..k]);
-    }
-    Some(run)
-}
-
-/// The number of leading ASCII letters in `chunk` (see [`eight_bytes`]),
-/// and `chunk` with those letters lower-cased.
-fn ascii_letter_run(chunk: u64) -> (usize, u64) {
-    let letters = ascii_letters(chunk);
-    let run = (!letters & HIGH).trailing_zeros() as usize / 8;
-    (run, chunk | letters >> 2)
-}
-
-/// The lower-cased UTF-8 of the letter at byte `i` if it is one of
-/// U+00C0–U+00FF (`ä`, `Ö`, `ß` …: every character there but `×` and `÷`
-/// is a letter, and `À`–`Þ` lower-case to the character 0x20 above).
-fn latin1_letter_lower(b: &[u8], i: usize) -> Option<[u8; 2]> {
-    match b.get(i..i + 2)? {
-        &[0xC3, c] if c != 0x97 && c != 0xB7 => Some([0xC3, if c <= 0x9E { c + 0x20 } else { c }]),
-        _ => None,
-    }
-}
-
-/// The character at byte `i` (a char boundary) and its length, with an
-/// ASCII fast path.
-fn char_at(text: &str, i: usize) -> Option<(char, usize)> {
-    let b = *text.as_bytes().get(i)?;
-    if b.is_ascii() {
-        return Some((char::from(b), 1));
-    }
-    let c = text.get(i..)?.chars().next()?;
-    Some((c, c.len_utf8()))
-}
-
 fn line_start(text: &str, s: usize) -> bool {
     text[..s].trim_end_matches([' ', '\t']).ends_with('\n') || text[..s].trim().is_empty()
 }
@@ -599,6 +463,7 @@ const AMBIGUOUS: &[&str] = &[
     "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so",
 ];
 
+mod reader;
 mod table;
 #[cfg(test)]
 mod tests;
