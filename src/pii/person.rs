@@ -287,6 +287,29 @@ impl Persons {
     }
 }
 
+/// What the text between a word and the next holds, read in one pass.
+#[derive(Clone, Copy, Debug, Default)]
+struct Gap {
+    /// A line break or an ASCII digit.
+    line_or_digit: bool,
+    /// A colon (`Name: …`).
+    colon: bool,
+    /// `?`, `!` or `.`.
+    sentence_end: bool,
+}
+
+impl Gap {
+    fn of(sep: &str) -> Self {
+        let mut gap = Self::default();
+        for b in sep.bytes() {
+            gap.line_or_digit |= b == b'\n' || b.is_ascii_digit();
+            gap.colon |= b == b':';
+            gap.sentence_end |= matches!(b, b'?' | b'!' | b'.');
+        }
+        gap
+    }
+}
+
 /// The slot opened by the one or two words before `s`.
 fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
     let Some((p0s, p0e, f0)) = prev[0] else {
@@ -305,13 +328,16 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
     {
         return Slot::Strong;
     }
-    if sep.contains('\n') {
+    let gap = Gap::of(sep);
+    // A slot opens across spaces and punctuation, not across a line break
+    // or a number (`Fr 8–13 Uhr`: `Fr` there is Friday, not Frau).
+    if gap.line_or_digit {
         return Slot::Free;
     }
     if f0 & HONOR != 0 || (f0 & TITLE != 0 && f1 & HONOR != 0) {
         return Slot::Honorific;
     }
-    if f0 & NAME_W != 0 && sep.contains(':') {
+    if f0 & NAME_W != 0 && gap.colon {
         return Slot::Strong;
     }
     let pair_intro = f0 & PAIR2 != 0 && {
@@ -332,8 +358,15 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
                 | (b"ich", b"heisse")
         )
     };
-    if pair_intro || f0 & (GREET | FIELD_W) != 0 {
+    // After a greeting that ends its sentence (`Hallo? Ist da jemand`,
+    // `Moin! Klaus ist …`) a new sentence starts: only a known name.
+    let greeting = f0 & GREET != 0;
+    let closed = greeting && gap.sentence_end;
+    if pair_intro || (greeting && !closed) || f0 & FIELD_W != 0 {
         return Slot::Strong;
+    }
+    if closed {
+        return Slot::Weak;
     }
     if f0 & WEAK_W != 0 {
         return Slot::Weak;
@@ -452,6 +485,7 @@ const WEAK: &[&str] = &[
     "friend",
     "freundin",
     "freund",
+    "familie",
 ];
 /// Second words of the introduction pairs checked in [`slot`].
 const PAIR_SECOND: &[&str] = &["ist", "is", "am", "heiße", "heisse"];

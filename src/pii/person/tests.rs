@@ -43,6 +43,11 @@ fn each_kind_of_word_before_a_name_opens_its_slot() {
         ("Hallo X", Slot::Strong),
         ("Kontoinhaber X", Slot::Strong),
         ("bei X", Slot::Weak),
+        ("Hallo! X", Slot::Weak),
+        ("Hallo? X", Slot::Weak),
+        ("Herr 2 X", Slot::Free),
+        ("Herr\nX", Slot::Free),
+        ("Familie X", Slot::Weak),
         ("Haus X", Slot::Free),
         ("X", Slot::Free),
     ] {
@@ -55,4 +60,20 @@ fn common_words_that_are_names_stay_unflagged_without_a_slot() {
     assert!(found("Das ist zu klein und the bill is high.").is_empty());
     assert!(found("Will you send it? To be frank, no.").is_empty());
     assert!(found("Hallo zusammen, danke!").is_empty());
+}
+
+#[test]
+fn salutations_opening_hours_and_questions_are_not_names() {
+    assert!(found("Sehr geehrte Damen und Herren, vielen Dank.").is_empty());
+    // `Fr` before a number is Friday, not Frau.
+    assert!(found("Wir haben Mo–Do 8–17 Uhr, Fr 8–13 Uhr geöffnet.").is_empty());
+    assert!(found("Hallo? Ist da jemand?").is_empty());
+    assert!(found("Hallo! Störung seit heute morgen.").is_empty());
+    assert!(found("Ich muss meiner Familie Bescheid geben.").is_empty());
+}
+
+#[test]
+fn known_names_follow_a_closed_greeting_and_a_family() {
+    assert_eq!(found("Moin! Klaus ist heute nicht da."), vec!["Klaus"]);
+    assert_eq!(found("Liebe Grüße, Familie Hoffmann"), vec!["Hoffmann"]);
 }
