@@ -1,6 +1,8 @@
 //! DATE_OF_BIRTH: a plausible calendar date with birth context just before
-//! it (`geb.`, `geboren am`, `Geburtsdatum`, `DOB`, `born`, `date of birth`).
-//! Delivery and appointment dates have no such context and stay unflagged.
+//! it (`geb.`, `geboren am`, `Geburtsdatum`, `DOB`, `born`, `date of birth`),
+//! or with `geboren` closing its clause (`Ich bin am 3.4.1980 geboren`, the
+//! German verb at the end). Delivery and appointment dates have no such
+//! context and stay unflagged.
 
 use regex::Regex;
 
@@ -41,6 +43,8 @@ impl Dates {
             }
             if BIRTH_CONTEXT.occur_in(before(text, m.start(), 32)) {
                 out.push(Hit::new(Label::DateOfBirth, m.start(), m.end(), 0.9));
+            } else if born_after(text, m.end()) {
+                out.push(Hit::new(Label::DateOfBirth, m.start(), m.end(), 0.85));
             }
         }
     }
@@ -81,6 +85,28 @@ fn plausible(date: &str) -> bool {
     true
 }
 
+/// True if `geboren` follows byte `end` in the same clause, within
+/// [`AFTER`] bytes (`am 12. März 1975 in Dresden geboren`). Every text
+/// with it passes the engine's birth-word gate (it is a [`BIRTH_CONTEXT`]
+/// word).
+fn born_after(text: &str, end: usize) -> bool {
+    let rest = text.as_bytes().get(end..).unwrap_or_default();
+    let clause_end = rest
+        .iter()
+        .position(|b| matches!(b, b'.' | b'!' | b'?' | b'\n' | b';' | b','))
+        .unwrap_or(rest.len());
+    let clause = &rest[..clause_end.min(AFTER)];
+    clause
+        .windows(BORN.len())
+        .any(|w| w.eq_ignore_ascii_case(BORN))
+}
+
+/// The verb that can close a birth clause after its date.
+const BORN: &[u8] = b"geboren";
+
+/// How far after a date [`born_after`] looks, in bytes.
+const AFTER: usize = 40;
+
 pub(crate) static BIRTH_CONTEXT: Words = Words::new(&[
     "geb.", "geb ", "geb:", "geboren", "geburt", "dob", "born", "birth", "*",
 ]);
@@ -112,6 +138,21 @@ mod tests {
         assert_eq!(found("DOB 04/04/1957"), vec!["04/04/1957"]);
         assert_eq!(found("born on March 12, 1985"), vec!["March 12, 1985"]);
         assert_eq!(found("geboren am 1953-12-01 in Celle"), vec!["1953-12-01"]);
+    }
+
+    /// German puts the verb last: `geboren` after the date, in its clause.
+    #[test]
+    fn a_date_that_geboren_closes_is_a_birth_date() {
+        assert_eq!(found("Ich bin am 3.4.1980 geboren."), vec!["3.4.1980"]);
+        assert_eq!(
+            found("Er wurde am 12. März 1975 in Dresden GEBOREN"),
+            vec!["12. März 1975"]
+        );
+        // Another clause, or too far away.
+        assert!(found("Termin am 12.05.2025. Geboren bin ich in Kiel").is_empty());
+        assert!(found("Termin am 12.05.2025, das Kind ist geboren").is_empty());
+        let far = format!("Am 12.05.2025 {} geboren", "x".repeat(AFTER));
+        assert!(found(&far).is_empty());
     }
 
     #[test]
