@@ -109,7 +109,7 @@ impl Phones {
 const CANDIDATE: &str = r"(?x)
     (?: (?:\+|00)\d{1,3}[\ \-/.]?(?:\(0\)[\ ]?)? (?:\(\d{1,5}\)|\d{1,5})
       | \(0\d{1,5}\) | 0\d{1,5} )
-    (?:[\ \-/.]?\d{1,8}){1,5}";
+    (?:(?:\ [/\-]\ |[\ \-/.])?\d{1,8}){1,5}";
 
 /// Candidate byte ranges from one of the two matchers.
 enum Candidates<'t> {
@@ -188,6 +188,8 @@ mod tests {
             "0049 30 12345678",
             "+49 (0)30 12345678",
             "+49-170-5463523",
+            "0221 / 98 76 54",
+            "030 - 12345678",
         ] {
             assert_eq!(found(&format!("Tel: {n}, danke")), vec![n], "{n}");
         }
@@ -198,5 +200,7 @@ mod tests {
         assert!(found("Bestellung 0262827679 ist unterwegs").is_empty());
         assert!(found("am 12.03.2024 geliefert").is_empty());
         assert!(found("Preis 49,99 €").is_empty());
+        assert!(found("Bestellung 0262 / 827679 ist unterwegs").is_empty());
+        assert!(found("Sprechzeiten 08 - 12 Uhr").is_empty());
     }
 }

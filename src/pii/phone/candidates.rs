@@ -23,6 +23,12 @@ fn separator(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'/' | b'.')
 }
 
+/// A slash or hyphen with a space on each side (`0221 / 98 76 54`), the
+/// pattern's first choice between two groups.
+fn spaced_separator(b: &[u8], at: usize) -> bool {
+    matches!(b.get(at..at + 3), Some([b' ', b'/' | b'-', b' ']))
+}
+
 fn digit_at(b: &[u8], at: usize) -> bool {
     b.get(at).is_some_and(u8::is_ascii_digit)
 }
@@ -137,13 +143,15 @@ fn national(b: &[u8], start: usize) -> Option<usize> {
         .find_map(|n| groups(b, start + 1 + n))
 }
 
-/// `(?:[sep]?\d{1,8}){1,5}` at `at`, greedy: `None` unless one group fits.
-/// Nothing follows the groups in the pattern, so the first (greedy) way
-/// through them is the match.
+/// `(?:(?:\ [/\-]\ |[sep])?\d{1,8}){1,5}` at `at`, greedy: `None` unless
+/// one group fits. Nothing follows the groups in the pattern, so the first
+/// (greedy) way through them is the match.
 fn groups(b: &[u8], mut at: usize) -> Option<usize> {
     let mut end = None;
     for _ in 0..5 {
-        let first_digit = if digit_at(b, at) {
+        let first_digit = if spaced_separator(b, at) && digit_at(b, at + 3) {
+            at + 3
+        } else if digit_at(b, at) {
             at
         } else if b.get(at).is_some_and(|&c| separator(c)) && digit_at(b, at + 1) {
             at + 1
@@ -190,6 +198,8 @@ mod tests {
             "(030) 1234567",
             "(0301234) 5",
             "0151/23456789 0170.1234567",
+            "0221 / 98 76 54 - 0 und 030 -/ 1",
+            "0221 /987 0221/ 987 0221  / 98",
             "00 1",
             "000000000000000000000000",
             "+++((0))00-(0)",
@@ -207,7 +217,7 @@ mod tests {
         let piece = prop_oneof![
             6 => proptest::char::range('0', '9').prop_map(String::from),
             3 => Just("0".to_owned()),
-            2 => prop::sample::select(vec![" ", "-", "/", "."]).prop_map(str::to_owned),
+            2 => prop::sample::select(vec![" ", "-", "/", ".", " / ", " - "]).prop_map(str::to_owned),
             2 => prop::sample::select(vec!["+49", "00", "(0)", "(0) ", "(030)"])
                 .prop_map(str::to_owned),
             1 => prop::sample::select(vec!["+", "(", ")", "a", "ü", "€"]).prop_map(str::to_owned),
