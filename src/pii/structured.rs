@@ -11,7 +11,7 @@ use regex::Regex;
 use super::checks;
 use super::text::{Facts, Words, before, compact, isolated, next_char, prev_char};
 use super::{Hit, Label};
-use shape::{DIGIT_FIRST, IBAN, Shape, TEN, VAT, WordStarts};
+use shape::{DIGIT_FIRST, IBAN, NINE, Shape, TEN, VAT, WordStarts};
 
 /// Compiled regexes for the structured identifiers.
 #[derive(Debug)]
@@ -24,6 +24,7 @@ pub(crate) struct Structured {
     rvnr: Pattern,
     kvnr: Pattern,
     doc: Pattern,
+    doc_nine: Pattern,
     ipv4: Pattern,
     ipv6: Regex,
 }
@@ -83,6 +84,10 @@ impl Structured {
                 r"(?i)(?-u:\b)[cfghjklmnprtvwxyz][0-9cfghjklmnprtvwxyz]{8}\d(?-u:\b)",
                 TEN,
             )?,
+            doc_nine: Pattern::new(
+                r"(?i)(?-u:\b)[cfghjklmnprtvwxyz][0-9cfghjklmnprtvwxyz]{8}(?-u:\b)",
+                NINE,
+            )?,
             ipv4: Pattern::new(r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)", DIGIT_FIRST)?,
             ipv6: Regex::new(r"(?i)(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}")?,
         })
@@ -106,7 +111,7 @@ impl Structured {
         if p.at {
             self.emails(text, out);
         }
-        let starts = if digits >= 9 || p.document_word || p.dotted_digits >= 3 {
+        let starts = if digits >= 9 || p.document_word || p.document_nine || p.dotted_digits >= 3 {
             p.starts.usable(&facts.rare)
         } else {
             None
@@ -133,6 +138,9 @@ impl Structured {
         }
         if p.document_word {
             self.documents(text, starts, out);
+        }
+        if p.document_nine {
+            self.short_documents(text, starts, out);
         }
         if p.dotted_digits >= 3 {
             self.ipv4s(text, starts, out);
@@ -264,6 +272,32 @@ impl Structured {
             let ctx = context_score(text, m.start(), words);
             let base = if mixed { 0.6 } else { 0.45 };
             out.push(Hit::new(label, m.start(), m.end(), base + ctx));
+        }
+    }
+
+    /// The nine characters printed on an ID card or passport, without the
+    /// check digit of the machine-readable zone (`L01X00T47`): nothing to
+    /// check, so only right after a document word (`Ausweis`, `Pass`,
+    /// `ID card`). The first letter tells passport from ID card.
+    fn short_documents(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
+        let mut buf = [0u8; 16];
+        for m in self.doc_nine.spans(text, starts) {
+            let Some(chars) = compact(m.as_str(), &mut buf).filter(|c| c.len() == 9) else {
+                continue;
+            };
+            let context = before(text, m.start(), 40);
+            if !chars.iter().any(u8::is_ascii_digit)
+                || !DOCUMENT_CONTEXT.occur_in(context)
+                || NEGATIVE_CONTEXT.occur_in(before(text, m.start(), 30))
+            {
+                continue;
+            }
+            let label = if matches!(chars[0], b'C' | b'F' | b'G' | b'H' | b'J' | b'K') {
+                Label::DePassport
+            } else {
+                Label::DeIdCard
+            };
+            out.push(Hit::new(label, m.start(), m.end(), 0.75));
         }
     }
 
@@ -472,6 +506,16 @@ static KVNR_CONTEXT: Words = Words::new(&[
 static PASSPORT_CONTEXT: Words = Words::new(&["pass", "reisepass"]);
 static ID_CONTEXT: Words = Words::new(&[
     "ausweis", "id card", "id-card", "identity", "perso", "karte",
+]);
+/// Words that name an identity document, for a number without a check
+/// digit (`pass` covers `Reisepass`, `Passnummer`, `passport`).
+static DOCUMENT_CONTEXT: Words = Words::new(&[
+    "ausweis",
+    "perso",
+    "id card",
+    "id-card",
+    "identity card",
+    "pass",
 ]);
 static VERSION_CONTEXT: Words =
     Words::new(&["version", "firmware", "update", " v.", "build", "release"]);

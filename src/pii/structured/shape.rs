@@ -35,6 +35,9 @@ pub(super) struct Shape {
     /// A ten-character word: a letter first and a digit last (ID card,
     /// passport).
     pub(super) document_word: bool,
+    /// A nine-character word with a digit, a letter first (the number
+    /// printed on an ID card or passport, without its check digit).
+    pub(super) document_nine: bool,
     /// Bit n: a maximal run of n ASCII digits (n ≤ 63).
     pub(super) digit_runs: u64,
     /// Where the anchored patterns can match.
@@ -107,6 +110,10 @@ impl Shape {
             self.document_word |= b[i - 1].is_ascii_digit();
             kinds |= TEN;
         }
+        if i - word == 9 && b[word].is_ascii_alphabetic() && word_digits > 0 {
+            self.document_nine = true;
+            kinds |= NINE;
+        }
         self.starts.push(word, kinds);
         i
     }
@@ -150,7 +157,7 @@ fn spaced_vat_prefix(b: &[u8], word: usize) -> bool {
 
 /// Up to [`WordStarts::CAPACITY`] word starts where a structured pattern can
 /// match, in ascending order, each with the patterns it suits (a bit set
-/// of [`DIGIT_FIRST`], [`IBAN`], [`VAT`], [`TEN`]). Unlike
+/// of [`DIGIT_FIRST`], [`IBAN`], [`VAT`], [`TEN`], [`NINE`]). Unlike
 /// [`crate::pii::mentions::Starts`], which serves one list, each start here
 /// carries the patterns it suits, and words arrive in text order.
 #[derive(Clone, Copy, Debug, Default)]
@@ -169,6 +176,9 @@ pub(super) const IBAN: u8 = 1 << 1;
 pub(super) const VAT: u8 = 1 << 2;
 /// A ten-byte word starting with an ASCII letter (KVNR, ID card, passport).
 pub(super) const TEN: u8 = 1 << 3;
+/// A nine-byte word starting with an ASCII letter (a document number
+/// without its check digit).
+pub(super) const NINE: u8 = 1 << 4;
 
 impl WordStarts {
     const CAPACITY: usize = 16;
@@ -207,7 +217,7 @@ impl WordStarts {
 }
 
 /// The patterns a word at the start of `w` suits, by its first bytes
-/// ([`TEN`] is for the caller, which knows the word's length).
+/// ([`TEN`] and [`NINE`] are for the caller, which knows the word's length).
 fn kinds(w: &[u8]) -> u8 {
     let at = |k: usize| w.get(k).copied().unwrap_or(0);
     let mut kinds = 0;

@@ -104,6 +104,32 @@ fn look_alikes_are_not_flagged() {
     }
 }
 
+/// The number printed on the card has no check digit: found only after
+/// a document word, labelled by its first letter.
+#[test]
+fn nine_character_document_numbers_need_a_document_word() {
+    assert_eq!(
+        found("Mein Personalausweis: L01X00T47, Reisepass C01X00T47"),
+        vec![
+            (Label::DeIdCard, "L01X00T47"),
+            (Label::DePassport, "C01X00T47")
+        ]
+    );
+    assert_eq!(
+        found("ID card number: t22000129"),
+        vec![(Label::DeIdCard, "t22000129")]
+    );
+    assert!(found("Gutschein L01X00T47 eingelöst").is_empty());
+    assert!(found("Kundenkarte M12345678").is_empty());
+    assert!(found("Ausweis, Bestellnummer L01X00T47").is_empty());
+    // Letters alone are no number (another script's digit makes the
+    // pattern search the whole text, not only words with digits).
+    assert_eq!(
+        found("١ Passwort XYZWVTRPN, Ausweis L01X00T47"),
+        vec![(Label::DeIdCard, "L01X00T47")]
+    );
+}
+
 #[test]
 fn folded_and_foreign_characters_in_a_document_number_are_no_document() {
     // The Kelvin sign folds to `k` and `١` is a digit to the patterns, but
@@ -208,6 +234,7 @@ proptest! {
         let fields = |p: Shape| (
             p.at, p.hex_colons, p.dotted_digits, p.iban_start, p.card_groups,
             p.tax_groups, p.kvnr_word, p.document_word, p.digit_runs, p.rvnr_letter,
+            p.document_nine,
         );
         prop_assert_eq!(fields(fast), fields(slow), "{}", text);
     }
@@ -224,6 +251,9 @@ proptest! {
         let p = Shape::of(&text, &DigitRunList::of(&text));
         prop_assert!(!s.ipv6.is_match(&text) || p.hex_colons, "{}", text);
         prop_assert!(!s.rvnr.anywhere.is_match(&text) || p.rvnr_letter, "{}", text);
+        let nine_with_digit = s.doc_nine.anywhere.find_iter(&text)
+            .any(|m| m.as_str().bytes().any(|b| b.is_ascii_digit()));
+        prop_assert!(!nine_with_digit || p.document_nine, "{}", text);
     }
 
     /// Every RVNR shape, with any separators, sets the RVNR flag.
