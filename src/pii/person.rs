@@ -262,7 +262,30 @@ impl Persons {
             Some(n) => n,
             None => lower_fast(&text[start..end], &mut buf).map_or(usize::MAX, <[u8]>::len),
         };
-        Some((self.word(text, start, end, &buf, len), joined))
+        let mut word = self.word(text, start, end, &buf, len);
+        if joined && word.flags == 0 {
+            let bits = self.hyphenated_name_bits(&text[start..end]);
+            (word.first, word.last, word.flags) = (bits & FIRST != 0, bits & LAST != 0, bits);
+        }
+        Some((word, joined))
+    }
+
+    /// [`FIRST`] if every hyphenated part of `word` is a first name
+    /// (`Anna-Lena`), [`LAST`] if every part is a last name
+    /// (`Schneider-Weber`), for a joined word the table does not know.
+    fn hyphenated_name_bits(&self, word: &str) -> u16 {
+        let mut all = FIRST | LAST;
+        for part in word.split('-') {
+            let mut buf = [0u8; 64];
+            let len = lower_fast(part, &mut buf).map_or(0, <[u8]>::len);
+            let bits = if len >= 2 {
+                self.words.get(&buf, len)
+            } else {
+                0
+            };
+            all &= bits;
+        }
+        all & (FIRST | LAST)
     }
 
     /// The word at `start..end`, lower-cased into the first `len` bytes of

@@ -77,3 +77,27 @@ fn known_names_follow_a_closed_greeting_and_a_family() {
     assert_eq!(found("Moin! Klaus ist heute nicht da."), vec!["Klaus"]);
     assert_eq!(found("Liebe Grüße, Familie Hoffmann"), vec!["Hoffmann"]);
 }
+
+#[test]
+fn contractions_and_titles_are_not_names() {
+    assert_eq!(
+        found("Hi, I'm Liam Brown and I applied for the job."),
+        vec!["Liam Brown"]
+    );
+    assert!(found("Good morning, I'd like to verify my passport.").is_empty());
+    assert_eq!(
+        found("Kontakt: Herr Prof. Dr. med. Jutta Braun"),
+        vec!["Jutta Braun"]
+    );
+}
+
+#[test]
+fn hyphenated_names_are_known_when_every_part_is() {
+    let persons = Persons::new();
+    assert_eq!(persons.hyphenated_name_bits("Anna-Lena"), FIRST);
+    assert_eq!(persons.hyphenated_name_bits("schneider-weber"), LAST);
+    assert_eq!(persons.hyphenated_name_bits("Anna-Haus"), 0);
+    assert_eq!(persons.hyphenated_name_bits("Anna-"), 0);
+    // A weak slot (`ich bin`) needs a known name.
+    assert_eq!(found("Ich bin Anna-Lena, danke"), vec!["Anna-Lena"]);
+}
