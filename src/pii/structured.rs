@@ -277,8 +277,9 @@ impl Structured {
 
     /// The nine characters printed on an ID card or passport, without the
     /// check digit of the machine-readable zone (`L01X00T47`): nothing to
-    /// check, so only right after a document word (`Ausweis`, `Pass`,
-    /// `ID card`). The first letter tells passport from ID card.
+    /// check, so only with a document word (`Ausweis`, `Reisepass`,
+    /// `ID card`) within 40 bytes before. The first letter tells passport
+    /// from ID card.
     fn short_documents(&self, text: &str, starts: Option<&WordStarts>, out: &mut Vec<Hit>) {
         let mut buf = [0u8; 16];
         for m in self.doc_nine.spans(text, starts) {
@@ -508,14 +509,18 @@ static ID_CONTEXT: Words = Words::new(&[
     "ausweis", "id card", "id-card", "identity", "perso", "karte",
 ]);
 /// Words that name an identity document, for a number without a check
-/// digit (`pass` covers `Reisepass`, `Passnummer`, `passport`).
+/// digit. Not a bare `pass`, which `passt` and `Passwort` hold.
 static DOCUMENT_CONTEXT: Words = Words::new(&[
     "ausweis",
     "perso",
     "id card",
     "id-card",
     "identity card",
-    "pass",
+    "reisepass",
+    "passnummer",
+    "pass-nr",
+    "pass nr",
+    "passport",
 ]);
 static VERSION_CONTEXT: Words =
     Words::new(&["version", "firmware", "update", " v.", "build", "release"]);

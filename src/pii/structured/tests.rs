@@ -121,6 +121,11 @@ fn nine_character_document_numbers_need_a_document_word() {
     );
     assert!(found("Gutschein L01X00T47 eingelöst").is_empty());
     assert!(found("Kundenkarte M12345678").is_empty());
+    assert!(found("Das passt, Code K3J9P2M7X").is_empty());
+    assert_eq!(
+        found("Passnummer C01X00T47"),
+        vec![(Label::DePassport, "C01X00T47")]
+    );
     assert!(found("Ausweis, Bestellnummer L01X00T47").is_empty());
     // Letters alone are no number (another script's digit makes the
     // pattern search the whole text, not only words with digits).
