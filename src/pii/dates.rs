@@ -6,7 +6,7 @@
 
 use regex::Regex;
 
-use super::text::{Words, before};
+use super::text::{Words, before, contains_ci};
 use super::{Hit, Label};
 
 /// The date-of-birth detector.
@@ -90,19 +90,16 @@ fn plausible(date: &str) -> bool {
 /// with it passes the engine's birth-word gate (it is a [`BIRTH_CONTEXT`]
 /// word).
 fn born_after(text: &str, end: usize) -> bool {
-    let rest = text.as_bytes().get(end..).unwrap_or_default();
+    let rest = text.get(end..).unwrap_or_default();
     let clause_end = rest
-        .iter()
-        .position(|b| matches!(b, b'.' | b'!' | b'?' | b'\n' | b';' | b','))
+        .find(['.', '!', '?', '\n', ';', ','])
         .unwrap_or(rest.len());
-    let clause = &rest[..clause_end.min(AFTER)];
-    clause
-        .windows(BORN.len())
-        .any(|w| w.eq_ignore_ascii_case(BORN))
+    let mut cut = clause_end.min(AFTER);
+    while !rest.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    contains_ci(&rest[..cut], "geboren")
 }
-
-/// The verb that can close a birth clause after its date.
-const BORN: &[u8] = b"geboren";
 
 /// How far after a date [`born_after`] looks, in bytes.
 const AFTER: usize = 40;

@@ -160,12 +160,16 @@ impl Persons {
 
     /// Notes one run of letters of a joined word for [`Mentions`].
     fn note_run(&self, text: &str, start: usize, end: usize, seen: &mut Mentions) {
-        let run = &text[start..end];
-        let mut buf = [0u8; 64];
-        let flags = lower_fast(run, &mut buf)
-            .map(<[u8]>::len)
-            .map_or(0, |len| self.words.get(&buf, len));
+        let flags = self.lookup(&text[start..end]);
         seen.note(flags, text, (start, end), &self.tails);
+    }
+
+    /// The role bits of `word`, lower-cased for the lookup (0 if unknown).
+    fn lookup(&self, word: &str) -> u16 {
+        let mut buf = [0u8; 64];
+        lower_fast(word, &mut buf)
+            .map(<[u8]>::len)
+            .map_or(0, |len| self.words.get(&buf, len))
     }
 
     fn name_at(&self, text: &str, w: Word, prev: [Prev; 2]) -> Option<(usize, f32)> {
@@ -274,18 +278,9 @@ impl Persons {
     /// (`Anna-Lena`), [`LAST`] if every part is a last name
     /// (`Schneider-Weber`), for a joined word the table does not know.
     fn hyphenated_name_bits(&self, word: &str) -> u16 {
-        let mut all = FIRST | LAST;
-        for part in word.split('-') {
-            let mut buf = [0u8; 64];
-            let len = lower_fast(part, &mut buf).map_or(0, <[u8]>::len);
-            let bits = if len >= 2 {
-                self.words.get(&buf, len)
-            } else {
-                0
-            };
-            all &= bits;
-        }
-        all & (FIRST | LAST)
+        // An empty part has no name bits, nor has any one-letter word.
+        word.split('-')
+            .fold(FIRST | LAST, |all, part| all & self.lookup(part))
     }
 
     /// The word at `start..end`, lower-cased into the first `len` bytes of

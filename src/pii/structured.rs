@@ -263,8 +263,7 @@ impl Structured {
             if !checks::icao(chars) || NEGATIVE_CONTEXT.occur_in(before(text, m.start(), 30)) {
                 continue;
             }
-            let passport = matches!(chars[0], b'C' | b'F' | b'G' | b'H' | b'J' | b'K');
-            let (label, words) = if passport {
+            let (label, words) = if passport_letter(chars[0]) {
                 (Label::DePassport, &PASSPORT_CONTEXT)
             } else {
                 (Label::DeIdCard, &ID_CONTEXT)
@@ -293,7 +292,7 @@ impl Structured {
             {
                 continue;
             }
-            let label = if matches!(chars[0], b'C' | b'F' | b'G' | b'H' | b'J' | b'K') {
+            let label = if passport_letter(chars[0]) {
                 Label::DePassport
             } else {
                 Label::DeIdCard
@@ -508,6 +507,12 @@ static PASSPORT_CONTEXT: Words = Words::new(&["pass", "reisepass"]);
 static ID_CONTEXT: Words = Words::new(&[
     "ausweis", "id card", "id-card", "identity", "perso", "karte",
 ]);
+/// True if a document number starting with `first` (upper case) is a
+/// passport's; the other letters of the alphabet start ID card numbers.
+fn passport_letter(first: u8) -> bool {
+    matches!(first, b'C' | b'F' | b'G' | b'H' | b'J' | b'K')
+}
+
 /// Words that name an identity document, for a number without a check
 /// digit. Not a bare `pass`, which `passt` and `Passwort` hold.
 static DOCUMENT_CONTEXT: Words = Words::new(&[
