@@ -186,6 +186,9 @@ impl Engine {
         // First: its word pass also tells whether towns or health terms can occur.
         let mentions = self.person.detect(text, hits);
         self.structured.detect(text, &facts, hits);
+        if mentions.spelled_email {
+            self.structured.spelled_emails(text, hits);
+        }
         self.phones.detect(text, &facts, hits);
         self.dates.detect(text, facts.digits, birth_word, hits);
         self.places.detect(text, &facts, &mentions.towns, hits);

@@ -1,5 +1,6 @@
 //! Mentions: where a text can hold a gazetteer town (CITY after a
-//! residence phrase) or a health lexicon term (HEALTH_INFO).
+//! residence phrase) or a health lexicon term (HEALTH_INFO), and whether it
+//! can hold a spelled-out e-mail address (`anna(at)web.de`).
 //!
 //! The town and health automata are the two largest tables of the engine
 //! (about 1.2 and 1.7 MB), and most texts mention neither. PERSON's word
@@ -19,9 +20,14 @@
 //! entry that does not start (or a tail that does not end) with a letter,
 //! and a word too long for the lower-casing buffer, make the answer
 //! "anywhere".
+//!
+//! Spelled-out addresses work the same way: every one holds a word of
+//! [`spelled::WORDS`] ([`SPELLED`]) at which [`spelled::opens`] says yes,
+//! so the pattern runs only on texts where the word pass met one.
 
 use super::health::{self, TermKind};
 use super::places::CITIES;
+use super::structured::spelled;
 use super::text::ascii_lower_word;
 
 /// Word-table bit: the first word of a gazetteer town.
@@ -33,6 +39,10 @@ pub(crate) const HEALTH: u16 = 1 << 13;
 /// table knows when it is built ([`Tails::bit`]), so only unknown words (no
 /// bit at all) are checked as they come.
 pub(crate) const TAIL: u16 = 1 << 14;
+
+/// Word-table bit: a word of a spelled-out e-mail address (`at`, `dot`,
+/// `punkt`, see [`spelled`]).
+pub(crate) const SPELLED: u16 = 1 << 15;
 
 /// Longest word (in bytes) whose lower-cased form surely fits the 64-byte
 /// buffer of `text::lower_fast` (lower-casing grows a character by at most
@@ -46,6 +56,8 @@ pub(crate) struct Mentions {
     pub(crate) towns: Starts,
     /// Where a health lexicon term can start.
     pub(crate) terms: Starts,
+    /// Whether a spelled-out e-mail address can occur.
+    pub(crate) spelled_email: bool,
 }
 
 /// Byte offsets where an entry of one list can start, ascending and
@@ -93,7 +105,9 @@ struct Tail {
 /// words), the tails, and what must always be answered "yes" because an
 /// entry does not fit the rule.
 pub(crate) fn table() -> (Vec<(String, u16)>, Tails, Mentions) {
-    let mut keys = Vec::new();
+    let mut keys: Vec<(String, u16)> = (spelled::WORDS.iter())
+        .map(|w| ((*w).to_owned(), SPELLED))
+        .collect();
     let mut always = Mentions::NONE;
     for town in super::gazetteer::lines(CITIES) {
         match first_word(town) {
@@ -148,17 +162,19 @@ impl Mentions {
     pub(crate) const NONE: Self = Self {
         towns: Starts::NONE,
         terms: Starts::NONE,
+        spelled_email: false,
     };
 
     /// Everything is possible.
     pub(crate) const ALL: Self = Self {
         towns: Starts::ANYWHERE,
         terms: Starts::ANYWHERE,
+        spelled_email: true,
     };
 
     /// True once nothing more can be learned.
     pub(crate) fn complete(&self) -> bool {
-        self.towns.anywhere && self.terms.anywhere
+        self.towns.anywhere && self.terms.anywhere && self.spelled_email
     }
 
     /// Notes the run of letters at the byte range `span` of `text`, with
@@ -171,13 +187,14 @@ impl Mentions {
         // Most words start nothing: decided above without a call.
         if long {
             *self = Self::ALL;
-        } else if tail || flags & (TOWN | HEALTH) != 0 {
+        } else if tail || flags & (TOWN | HEALTH | SPELLED) != 0 {
             self.note_starts(flags, text, span, tail, tails);
         }
     }
 
     /// The rare half of [`Mentions::note`]: the run can start a town or a
-    /// term, or it ends with a tail's last word (`tail`).
+    /// term, it ends with a tail's last word (`tail`), or it is a word of
+    /// a spelled-out address.
     #[inline(never)]
     fn note_starts(
         &mut self,
@@ -192,6 +209,9 @@ impl Mentions {
         }
         if flags & HEALTH != 0 {
             self.terms.push(start);
+        }
+        if flags & SPELLED != 0 && spelled::opens(text.as_bytes(), start) {
+            self.spelled_email = true;
         }
         if tail {
             tails.starts(text, end, |at| self.terms.push(at));

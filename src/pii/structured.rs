@@ -27,6 +27,7 @@ pub(crate) struct Structured {
     doc_nine: Pattern,
     ipv4: Pattern,
     ipv6: Regex,
+    spelled_emails: spelled::SpelledEmails,
 }
 
 /// A pattern that starts a word, in two forms: for a whole-text search,
@@ -90,6 +91,7 @@ impl Structured {
             )?,
             ipv4: Pattern::new(r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)", DIGIT_FIRST)?,
             ipv6: Regex::new(r"(?i)(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}")?,
+            spelled_emails: spelled::SpelledEmails::new()?,
         })
     }
 
@@ -148,6 +150,13 @@ impl Structured {
         if p.hex_colons {
             self.ipv6s(text, out);
         }
+    }
+
+    /// Appends the spelled-out e-mail addresses in `text` (`anna(at)web.de`)
+    /// to `out`: for texts where PERSON's word pass met a word that opens
+    /// one (see [`spelled`]).
+    pub(crate) fn spelled_emails(&self, text: &str, out: &mut Vec<Hit>) {
+        self.spelled_emails.detect(text, out);
     }
 
     fn emails(&self, text: &str, out: &mut Vec<Hit>) {
@@ -558,5 +567,6 @@ pub(crate) static NEGATIVE_CONTEXT: Words = Words::new(&[
 ]);
 
 mod shape;
+pub(crate) mod spelled;
 #[cfg(test)]
 mod tests;

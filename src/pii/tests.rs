@@ -30,6 +30,36 @@ fn findings_carry_char_offsets_for_multibyte_text() {
     assert!(found.iter().any(|f| f.label == Label::PhoneNumber));
 }
 
+/// The word pass of PERSON opens the spelled-out address pattern; the
+/// address outranks the names and towns inside it.
+#[test]
+fn spelled_out_addresses_are_found_through_the_word_pass() {
+    for (text, address) in [
+        (
+            "Bitte an Jana.Krause (at) web.de schreiben",
+            "Jana.Krause (at) web.de",
+        ),
+        (
+            "Mail: info at schulz-bau dot de, danke",
+            "info at schulz-bau dot de",
+        ),
+        // A word too long to look up makes every mention possible, and
+        // keeps what was noted before it.
+        (
+            "a[at]b.de: Donaudampfschifffahrtsgesellschaftskapitaenswitwe",
+            "a[at]b.de",
+        ),
+    ] {
+        let found = engine().detect(text);
+        let emails: Vec<&str> = (found.iter())
+            .filter(|f| f.label == Label::EmailAddress)
+            .map(|f| &text[f.bytes()])
+            .collect();
+        assert_eq!(emails, [address], "{text}");
+    }
+    assert!(engine().detect("We met at the cafe at 5.").is_empty());
+}
+
 #[test]
 fn overlaps_resolve_to_the_longest_finding() {
     let mut kept = vec![
