@@ -177,6 +177,11 @@ impl Persons {
         if w.stop || w.end - w.start < 2 {
             return None;
         }
+        // A word that opens a slot (`LG`, `Dear`, `Name`, `son`) is no name
+        // itself.
+        if w.flags & OPENS_SLOT != 0 {
+            return None;
+        }
         // A lower-case word outside the gazetteers can only follow an
         // honorific or title (see `possible` below); most words end here.
         let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);

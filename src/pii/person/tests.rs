@@ -15,6 +15,21 @@ fn names_after_honorifics_greetings_and_introductions_are_found() {
     assert_eq!(found("Viele Grüße\nPetra vom Team"), vec!["Petra"]);
 }
 
+/// A sign-off or greeting after another (`danke LG`, `Hallo Bin …`) is
+/// no name itself; the name after it is.
+#[test]
+fn words_that_open_a_slot_are_no_names_themselves() {
+    assert_eq!(found("Danke! LG Petra"), vec!["Petra"]);
+    assert_eq!(
+        found("Vielen Dank. VG Thomas Müller"),
+        vec!["Thomas Müller"]
+    );
+    assert_eq!(found("passt, danke!\nLG"), Vec::<&str>::new());
+    assert_eq!(found("October 28 works, thanks!\nBest"), Vec::<&str>::new());
+    // `son` is a weak opener and also in the last-name list.
+    assert_eq!(found("Hallo, my son Lukas is ill"), vec!["Lukas"]);
+}
+
 /// The slot before the last word of `text`, from the words before it as
 /// `detect` reads them.
 fn slot_before_last(text: &str) -> Slot {
