@@ -31,18 +31,18 @@ use super::structured::spelled;
 use super::text::ascii_lower_word;
 
 /// Word-table bit: the first word of a gazetteer town.
-pub(crate) const TOWN: u16 = 1 << 12;
+pub(crate) const TOWN: u32 = 1 << 12;
 /// Word-table bit: the first word of a whole health term.
-pub(crate) const HEALTH: u16 = 1 << 13;
+pub(crate) const HEALTH: u32 = 1 << 13;
 
 /// Word-table bit: the word ends in a compound tail. Set for every word the
 /// table knows when it is built ([`Tails::bit`]), so only unknown words (no
 /// bit at all) are checked as they come.
-pub(crate) const TAIL: u16 = 1 << 14;
+pub(crate) const TAIL: u32 = 1 << 14;
 
 /// Word-table bit: a word of a spelled-out e-mail address (`at`, `dot`,
 /// `punkt`, see [`spelled`]).
-pub(crate) const SPELLED: u16 = 1 << 15;
+pub(crate) const SPELLED: u32 = 1 << 15;
 
 /// Longest word (in bytes) whose lower-cased form surely fits the 64-byte
 /// buffer of `text::lower_fast` (lower-casing grows a character by at most
@@ -104,8 +104,8 @@ struct Tail {
 /// The word-table entries for [`TOWN`] and [`HEALTH`] (lower-cased first
 /// words), the tails, and what must always be answered "yes" because an
 /// entry does not fit the rule.
-pub(crate) fn table() -> (Vec<(String, u16)>, Tails, Mentions) {
-    let mut keys: Vec<(String, u16)> = (spelled::WORDS.iter())
+pub(crate) fn table() -> (Vec<(String, u32)>, Tails, Mentions) {
+    let mut keys: Vec<(String, u32)> = (spelled::WORDS.iter())
         .map(|w| ((*w).to_owned(), SPELLED))
         .collect();
     let mut always = Mentions::NONE;
@@ -180,7 +180,7 @@ impl Mentions {
     /// Notes the run of letters at the byte range `span` of `text`, with
     /// its word-table `flags` (0 if the table does not know it: every entry
     /// has a bit).
-    pub(crate) fn note(&mut self, flags: u16, text: &str, span: (usize, usize), tails: &Tails) {
+    pub(crate) fn note(&mut self, flags: u32, text: &str, span: (usize, usize), tails: &Tails) {
         let run = text.as_bytes().get(span.0..span.1).unwrap_or_default();
         let long = run.len() > MAX_WORD;
         let tail = flags & TAIL != 0 || (flags == 0 && tails.end(run));
@@ -198,7 +198,7 @@ impl Mentions {
     #[inline(never)]
     fn note_starts(
         &mut self,
-        flags: u16,
+        flags: u32,
         text: &str,
         (start, end): (usize, usize),
         tail: bool,
@@ -297,7 +297,7 @@ impl Tails {
     /// [`TAIL`] if the lower-cased table word `key` ends with a tail's last
     /// word, else 0. (Checking the lower-cased form answers "yes" whenever
     /// the text's own form would.)
-    pub(crate) fn bit(&self, key: &[u8]) -> u16 {
+    pub(crate) fn bit(&self, key: &[u8]) -> u32 {
         if self.end(key) { TAIL } else { 0 }
     }
 

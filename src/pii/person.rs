@@ -9,6 +9,7 @@ use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
 use super::text::lower_fast;
 use super::{Hit, Label};
+use particles::{Particle, particle};
 use reader::read_word;
 use table::WordTable;
 
@@ -25,23 +26,29 @@ pub(crate) struct Persons {
     always: Mentions,
 }
 
-const FIRST: u16 = 1;
-const LAST: u16 = 1 << 1;
-const STOP: u16 = 1 << 2;
-const AMBIG: u16 = 1 << 3;
-const HONOR: u16 = 1 << 4;
-const TITLE: u16 = 1 << 5;
-const GREET: u16 = 1 << 6;
-const SIGN: u16 = 1 << 7;
-const FIELD_W: u16 = 1 << 8;
-const WEAK_W: u16 = 1 << 9;
+const FIRST: u32 = 1;
+const LAST: u32 = 1 << 1;
+const STOP: u32 = 1 << 2;
+const AMBIG: u32 = 1 << 3;
+const HONOR: u32 = 1 << 4;
+const TITLE: u32 = 1 << 5;
+const GREET: u32 = 1 << 6;
+const SIGN: u32 = 1 << 7;
+const FIELD_W: u32 = 1 << 8;
+const WEAK_W: u32 = 1 << 9;
 /// Second word of an introduction pair (`name ist`, `i am`, `ich heiße`).
-const PAIR2: u16 = 1 << 10;
-const NAME_W: u16 = 1 << 11;
+const PAIR2: u32 = 1 << 10;
+const NAME_W: u32 = 1 << 11;
 /// The bits [`slot`] reads of the word before: a word with none of them
 /// opens no slot, and `slot` answers it without reading the text. A bit
 /// that `slot` comes to read belongs here too.
-const OPENS_SLOT: u16 = SIGN | HONOR | TITLE | NAME_W | PAIR2 | GREET | FIELD_W | WEAK_W;
+const OPENS_SLOT: u32 = SIGN | HONOR | TITLE | NAME_W | PAIR2 | GREET | FIELD_W | WEAK_W;
+/// The bits of [`OPENS_SLOT`] that can open more than a weak slot.
+const OPENS_STRONG_SLOT: u32 = OPENS_SLOT & !WEAK_W;
+/// A name particle that is no German word (`van`, `de`; see [`particles`]).
+const PARTICLE_FOREIGN: u32 = 1 << 16;
+/// A name particle that is a German word too (`von`, `zu`, `da`).
+const PARTICLE_GERMAN: u32 = 1 << 17;
 
 /// What opens a name slot before a word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,18 +73,18 @@ struct Word {
     last: bool,
     stop: bool,
     ambiguous: bool,
-    flags: u16,
+    flags: u32,
 }
 
 /// A previous word: byte range and role bits.
-type Prev = Option<(usize, usize, u16)>;
+type Prev = Option<(usize, usize, u32)>;
 
 // === impl Persons ===
 
 impl Persons {
     pub(crate) fn new() -> Self {
         let mut words = WordTable::default();
-        let mut add = |list: &mut dyn Iterator<Item = &str>, bit: u16| {
+        let mut add = |list: &mut dyn Iterator<Item = &str>, bit: u32| {
             for w in list {
                 words.add(w.as_bytes(), bit);
             }
@@ -96,6 +103,8 @@ impl Persons {
             (WEAK, WEAK_W),
             (PAIR_SECOND, PAIR2),
             (&["name"], NAME_W),
+            (particles::FOREIGN, PARTICLE_FOREIGN),
+            (particles::GERMAN, PARTICLE_GERMAN),
         ] {
             add(&mut list.iter().copied(), bit);
         }
@@ -142,7 +151,7 @@ impl Persons {
         text: &str,
         (start, end): (usize, usize),
         joined: bool,
-        flags: u16,
+        flags: u32,
         seen: &mut Mentions,
     ) {
         let word = &text[start..end];
@@ -165,7 +174,7 @@ impl Persons {
     }
 
     /// The role bits of `word`, lower-cased for the lookup (0 if unknown).
-    fn lookup(&self, word: &str) -> u16 {
+    fn lookup(&self, word: &str) -> u32 {
         let mut buf = [0u8; 64];
         lower_fast(word, &mut buf)
             .map(<[u8]>::len)
@@ -174,21 +183,17 @@ impl Persons {
 
     fn name_at(&self, text: &str, w: Word, prev: [Prev; 2]) -> Option<(usize, f32)> {
         let s = w.start;
-        if w.stop || w.end - w.start < 2 {
-            return None;
-        }
-        // A word that opens a slot (`LG`, `Dear`, `Name`, `son`) is no name
-        // itself.
-        if w.flags & OPENS_SLOT != 0 {
-            return None;
-        }
-        // A lower-case word outside the gazetteers can only follow an
-        // honorific or title (see `possible` below); most words end here.
-        let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);
-        if !(w.first || w.last || w.capital || after_honorific) {
+        // A particle (`von`, `van`) starts a name only in an honorific or
+        // strong slot, so only after such an opener.
+        let after_opener = prev[0].is_some_and(|p| p.2 & OPENS_STRONG_SLOT != 0);
+        let particle = if after_opener { particle(&w) } else { None };
+        if particle.is_none() && !self.may_start_name(w, prev) {
             return None;
         }
         let slot = slot(text, s, prev);
+        if let Some(kind) = particle {
+            return self.particle_start(text, w, kind, slot);
+        }
         let gaz = w.first || w.last;
         // Every branch below needs one of these; skip the extension otherwise.
         let possible = slot == Slot::Honorific
@@ -218,6 +223,44 @@ impl Persons {
         Some((end, score))
     }
 
+    /// The cheap checks of [`Persons::name_at`] for a word that is no
+    /// particle: false if `w` cannot start a name in any slot.
+    fn may_start_name(&self, w: Word, prev: [Prev; 2]) -> bool {
+        if w.stop || w.end - w.start < 2 {
+            return false;
+        }
+        // A word that opens a slot (`LG`, `Dear`, `Name`, `son`) is no name
+        // itself.
+        if w.flags & OPENS_SLOT != 0 {
+            return false;
+        }
+        // A lower-case word outside the gazetteers can only follow an
+        // honorific or title (see `possible` in `name_at`); most words end
+        // here.
+        let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);
+        w.first || w.last || w.capital || after_honorific
+    }
+
+    /// A name that starts with the particle `w` of kind `kind` (`Frau von
+    /// Arnim`, `Dear Mr van der Meer`) in `slot`: after an honorific, or a
+    /// particle that is no German word after a greeting or sign-off.
+    #[inline(never)]
+    fn particle_start(
+        &self,
+        text: &str,
+        w: Word,
+        kind: Particle,
+        slot: Slot,
+    ) -> Option<(usize, f32)> {
+        let score = match (slot, kind) {
+            (Slot::Honorific, _) => 0.9,
+            (Slot::Strong, Particle::Foreign) => 0.75,
+            _ => return None,
+        };
+        let name = self.particle_name(text, &w, true)?;
+        Some((name.end, score))
+    }
+
     /// Extends a name over following words on the same line (last names,
     /// capitalised words, particles), up to three words.
     fn extend(&self, text: &str, w: Word, slot: Slot) -> (usize, usize) {
@@ -230,6 +273,13 @@ impl Persons {
             let (s, e) = (next.start, next.end);
             if !matches!(&text[pos..s], " ") {
                 break;
+            }
+            if let Some(kind) = particle(&next) {
+                let Some(name) = self.particle_name(text, &next, kind == Particle::Foreign) else {
+                    break;
+                };
+                (end, n, pos) = (name.end, n + 1, name.end);
+                continue;
             }
             if n >= 2 && next.first && !next.last {
                 break;
@@ -282,7 +332,7 @@ impl Persons {
     /// [`FIRST`] if every hyphenated part of `word` is a first name
     /// (`Anna-Lena`), [`LAST`] if every part is a last name
     /// (`Schneider-Weber`), for a joined word the table does not know.
-    fn hyphenated_name_bits(&self, word: &str) -> u16 {
+    fn hyphenated_name_bits(&self, word: &str) -> u32 {
         // An empty part has no name bits, nor has any one-letter word.
         word.split('-')
             .fold(FIRST | LAST, |all, part| all & self.lookup(part))
@@ -520,6 +570,7 @@ const AMBIGUOUS: &[&str] = &[
     "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so",
 ];
 
+mod particles;
 mod reader;
 mod table;
 #[cfg(test)]

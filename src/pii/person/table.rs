@@ -18,14 +18,14 @@ const INLINE: usize = 16;
 /// Lower-cased words and their role bits.
 #[derive(Debug, Default)]
 pub(super) struct WordTable {
-    up_to_8: HashMap<u64, u16, FastHash>,
-    up_to_16: HashMap<(u64, u64), u16, FastHash>,
-    long: HashMap<Box<[u8]>, u16, FastHash>,
+    up_to_8: HashMap<u64, u32, FastHash>,
+    up_to_16: HashMap<(u64, u64), u32, FastHash>,
+    long: HashMap<Box<[u8]>, u32, FastHash>,
 }
 
 impl WordTable {
     /// Adds `bit` to the bits of `word`.
-    pub(super) fn add(&mut self, word: &[u8], bit: u16) {
+    pub(super) fn add(&mut self, word: &[u8], bit: u32) {
         let mut head = [0u8; INLINE];
         let n = word.len().min(INLINE);
         head[..n].copy_from_slice(&word[..n]);
@@ -38,7 +38,7 @@ impl WordTable {
     }
 
     /// Adds to every word's bits what `bits_of` gives for it.
-    pub(super) fn add_to_each(&mut self, mut bits_of: impl FnMut(&[u8]) -> u16) {
+    pub(super) fn add_to_each(&mut self, mut bits_of: impl FnMut(&[u8]) -> u32) {
         let short = (self.up_to_8.iter_mut()).map(|(&key, bits)| (u128::from(key), bits));
         let longer = (self.up_to_16.iter_mut())
             .map(|(&(low, high), bits)| (u128::from(low) | u128::from(high) << 64, bits));
@@ -55,7 +55,7 @@ impl WordTable {
     /// The bits of the word held in the first `len` bytes of `buf` (0 if
     /// the table does not know it, or `len` is beyond the buffer). The
     /// bytes after `len` may hold anything.
-    pub(super) fn get(&self, buf: &[u8; 64], len: usize) -> u16 {
+    pub(super) fn get(&self, buf: &[u8; 64], len: usize) -> u32 {
         let mut head = [0u8; INLINE];
         head.copy_from_slice(&buf[..INLINE]);
         let found = match key(head, len) {

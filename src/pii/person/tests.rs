@@ -116,3 +116,47 @@ fn hyphenated_names_are_known_when_every_part_is() {
     // A weak slot (`ich bin`) needs a known name.
     assert_eq!(found("Ich bin Anna-Lena, danke"), vec!["Anna-Lena"]);
 }
+
+// Name particles (see `particles`).
+
+#[test]
+fn foreign_particles_join_a_capitalised_name() {
+    assert_eq!(
+        found("mein Name ist Anna van der Berg."),
+        ["Anna van der Berg"]
+    );
+    assert_eq!(
+        found("Hi, I'm Maria de la Cruz, booking"),
+        ["Maria de la Cruz"]
+    );
+    assert_eq!(found("Viele Grüße, Jan de Vries"), ["Jan de Vries"]);
+    assert_eq!(
+        found("Grüße, Ludwig van Beethoven"),
+        ["Ludwig van Beethoven"]
+    );
+}
+
+#[test]
+fn a_name_can_start_with_a_particle_after_an_honorific() {
+    assert_eq!(
+        found("Sehr geehrter Herr von Weizsäcker,"),
+        ["von Weizsäcker"]
+    );
+    assert_eq!(found("Dear Mr van der Meer,"), ["van der Meer"]);
+    // Only over single spaces, and never to a stop word.
+    assert_eq!(found("Herrn Jan de\nVries"), ["Jan"]);
+    assert_eq!(found("Frau van, Meer"), Vec::<&str>::new());
+    assert_eq!(found("Dear Mr van The"), Vec::<&str>::new());
+    // Capitalised, a particle word is a name like any other.
+    assert_eq!(found("Hallo Van, wie geht's?"), ["Van"]);
+    assert_eq!(found("Viele Grüße\nde Vries"), ["de Vries"]);
+}
+
+#[test]
+fn german_particles_after_a_first_name_need_a_known_last_name() {
+    assert_eq!(found("Hallo, hier ist Tim von Telekom"), ["Tim"]);
+    assert_eq!(found("Grüße an Anna von der Arbeit"), ["Anna"]);
+    // Nor does a German particle open a name after a greeting.
+    assert!(found("Viele Grüße von der Post").is_empty());
+    assert!(found("Hallo da Draußen!").is_empty());
+}
