@@ -102,8 +102,8 @@ struct Tail {
 }
 
 /// The word-table entries for [`TOWN`] and [`HEALTH`] (lower-cased first
-/// words), the tails, and what must always be answered "yes" because an
-/// entry does not fit the rule.
+/// words) and [`SPELLED`], the tails, and what must always be answered
+/// "yes" because an entry does not fit the rule.
 pub(crate) fn table() -> (Vec<(String, u32)>, Tails, Mentions) {
     let mut keys: Vec<(String, u32)> = (spelled::WORDS.iter())
         .map(|w| ((*w).to_owned(), SPELLED))

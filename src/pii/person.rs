@@ -187,7 +187,7 @@ impl Persons {
         // strong slot, so only after such an opener.
         let after_opener = prev[0].is_some_and(|p| p.2 & OPENS_STRONG_SLOT != 0);
         let particle = if after_opener { particle(&w) } else { None };
-        if particle.is_none() && !self.may_start_name(w, prev) {
+        if particle.is_none() && !may_start_name(w, prev) {
             return None;
         }
         let slot = slot(text, s, prev);
@@ -221,24 +221,6 @@ impl Persons {
             _ => return None,
         };
         Some((end, score))
-    }
-
-    /// The cheap checks of [`Persons::name_at`] for a word that is no
-    /// particle: false if `w` cannot start a name in any slot.
-    fn may_start_name(&self, w: Word, prev: [Prev; 2]) -> bool {
-        if w.stop || w.end - w.start < 2 {
-            return false;
-        }
-        // A word that opens a slot (`LG`, `Dear`, `Name`, `son`) is no name
-        // itself.
-        if w.flags & OPENS_SLOT != 0 {
-            return false;
-        }
-        // A lower-case word outside the gazetteers can only follow an
-        // honorific or title (see `possible` in `name_at`); most words end
-        // here.
-        let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);
-        w.first || w.last || w.capital || after_honorific
     }
 
     /// A name that starts with the particle `w` of kind `kind` (`Frau von
@@ -381,6 +363,24 @@ impl Gap {
         }
         gap
     }
+}
+
+/// The cheap checks of [`Persons::name_at`] for a word that is no
+/// particle: false if `w` cannot start a name in any slot.
+fn may_start_name(w: Word, prev: [Prev; 2]) -> bool {
+    if w.stop || w.end - w.start < 2 {
+        return false;
+    }
+    // A word that opens a slot (`LG`, `Dear`, `Name`, `son`) is no name
+    // itself.
+    if w.flags & OPENS_SLOT != 0 {
+        return false;
+    }
+    // A lower-case word outside the gazetteers can only follow an
+    // honorific or title (see `possible` in `name_at`); most words end
+    // here.
+    let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);
+    w.first || w.last || w.capital || after_honorific
 }
 
 /// The slot opened by the one or two words before `s`.

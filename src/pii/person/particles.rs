@@ -48,10 +48,10 @@ pub(super) fn particle(w: &Word) -> Option<Particle> {
 // === impl Persons ===
 
 impl Persons {
-    /// The name word that the particle `w` (of kind `kind`) leads to: the
-    /// first word after it and at most two joining particles, each after a
-    /// single space, if it is no stop word and a gazetteer last name, or
-    /// capitalised where `capital_ok`.
+    /// The name word that the particle `w` leads to: the first word after
+    /// it and at most two joining particles, each after a single space, if
+    /// it is no stop word and a gazetteer last name, or capitalised where
+    /// `capital_ok`.
     pub(super) fn particle_name(&self, text: &str, w: &Word, capital_ok: bool) -> Option<Word> {
         let mut pos = w.end;
         for _ in 0..3 {

@@ -2,16 +2,16 @@
 //! `anna.schmidt(at)web.de`, `max [at] firma [dot] de`,
 //! `info at firma dot de`.
 //!
-//! The `@` is an `at` in brackets (`(at)`, `[at]`, `{at}`, `<at>`, with a
-//! space inside or around at most), or a plain ` at ` when the dots of the
-//! domain are spelled too (`dot` or `punkt`, bracketed or between spaces)
-//! and the domain ends in a common top-level domain. A plain ` at ` before
-//! an ordinary domain is English (`bought it at amazon.de`), not an
-//! address.
+//! The `@` is an `at` or `ät` in brackets (`(at)`, `[at]`, `{at}`,
+//! `<at>`, with a space inside or around at most), or a plain ` at ` when
+//! the dots of the domain are spelled too (`dot` or `punkt`, bracketed or
+//! between spaces) and the domain ends in a common top-level domain. A
+//! plain ` at ` before an ordinary domain is English (`bought it at
+//! amazon.de`), not an address.
 //!
 //! The pattern runs only on texts where PERSON's word pass met a word that
-//! every match holds ([`opens`]): an `at` right after a bracket (and at
-//! most one space), or a `dot` or `punkt`. So most texts never meet the
+//! every match holds ([`opens`]): an `at` or `ät` right after a bracket
+//! (and at most one space), or a `dot` or `punkt`. So most texts never meet the
 //! pattern, and the gate costs one bit in the word table (see
 //! [`crate::pii::mentions`]).
 
