@@ -2,10 +2,11 @@
 //!
 //! Streets: a street-type suffix (`-straße`, `-weg`, `-allee` …) or a
 //! preposition form (`Am Markt`, `An der Kirche`) followed by a house number;
-//! UK `14 Harrow Road`. Postcodes: a plausible 5-digit PLZ followed by a town,
-//! or right after a street; 4-digit AT/CH codes and UK postcodes only next to
-//! a known town / street. Towns: the word(s) after a postcode, or a gazetteer
-//! town after a residence phrase (`wohne in`, `Grüße aus`, `born in`).
+//! UK `14 Harrow Road`, `221B Baker Street`. Postcodes: a plausible 5-digit
+//! PLZ followed by a town, or right after a street; 4-digit AT/CH codes and
+//! UK postcodes only next to a known town / street. Towns: the word(s)
+//! after a postcode, or a gazetteer town after a residence phrase (`wohne
+//! in`, `Grüße aus`, `born in`).
 
 mod gate;
 
@@ -45,7 +46,7 @@ impl Places {
             street_at: Regex::new(&format!(r"^(?i){street}"))?,
             // Anchored: it runs only at the house numbers `uk_streets` picks.
             uk_street: Regex::new(&format!(
-                r"^(?i)[0-9]{{1,4}}\s(?:\p{{L}}+\s){{1,2}}(?:{})(?-u:\b)",
+                r"^(?i)[0-9]{{1,4}}[a-z]?\s(?:\p{{L}}+\s){{1,2}}(?:{})(?-u:\b)",
                 UK_STREET_SUFFIXES.join("|")
             ))?,
             uk_zip: Regex::new(r"(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?-u:\b)")?,
@@ -256,8 +257,9 @@ fn boundary_before_letter(b: &[u8], at: usize) -> bool {
 }
 
 /// Where a UK street (`14 Harrow Road`) can start: a run of one to four
-/// ASCII digits at an ASCII word boundary, followed by one or two words
-/// and a street suffix as [`uk_suffix_after`] sees them.
+/// ASCII digits at an ASCII word boundary (perhaps with a letter after
+/// it), followed by one or two words and a street suffix as
+/// [`uk_suffix_after`] sees them.
 fn uk_house_numbers<'a>(
     text: &'a str,
     runs: &'a DigitRunList<'a>,
@@ -269,7 +271,8 @@ fn uk_house_numbers<'a>(
 }
 
 /// False only if no UK street suffix can follow the house number that
-/// ends at byte `end` the way the pattern wants it: after a whitespace
+/// ends at byte `end` (or one ASCII letter later) the way the pattern
+/// wants it: after a whitespace
 /// character, then one or two words of letters, each followed by one
 /// whitespace character. A byte outside ASCII on the way makes the answer
 /// "maybe": it can start a Unicode letter or space, or be the Kelvin sign
@@ -277,7 +280,8 @@ fn uk_house_numbers<'a>(
 /// compared, the word there is read next, so such a byte inside a suffix
 /// is seen too.
 fn uk_suffix_after(b: &[u8], end: usize) -> bool {
-    let mut i = end;
+    // One letter may end the house number (`221B`).
+    let mut i = end + usize::from(b.get(end).is_some_and(u8::is_ascii_alphabetic));
     for words_before in 0..=2 {
         match b.get(i) {
             Some(b' ' | b'\t'..=b'\r') => i += 1,

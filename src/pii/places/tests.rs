@@ -32,6 +32,14 @@ fn uk_streets_and_residence_phrases_are_found() {
         found("I live at 14 Harrow Road now").contains(&(Label::StreetAddress, "14 Harrow Road"))
     );
     assert!(found("Viele Grüße aus Pforzheim").contains(&(Label::City, "Pforzheim")));
+    // A house number with a letter, and the postcode it brings in.
+    let f = found("Emma Thompson, 221B Baker Street, London NW1 6XE");
+    assert!(
+        f.contains(&(Label::StreetAddress, "221B Baker Street")),
+        "{f:?}"
+    );
+    assert!(f.contains(&(Label::ZipCode, "NW1 6XE")), "{f:?}");
+    assert!(found("Gate 12ab Road").is_empty());
 }
 
 #[test]
@@ -61,7 +69,7 @@ fn uk_street_oracle(text: &str) -> Vec<(usize, usize)> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?i)(?-u:\b)[0-9]{1,4}\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
+            r"(?i)(?-u:\b)[0-9]{1,4}[a-z]?\s(?:\p{L}+\s){1,2}(?:road|street|lane|avenue|close|drive|way|gardens|place|crescent|terrace|court|square|hill|grove|row|mews|walk)(?-u:\b)",
         )
         .ok()
     });
@@ -82,7 +90,8 @@ proptest::proptest! {
     fn uk_streets_found_at_house_numbers_equal_an_unanchored_search(
         parts in proptest::collection::vec(
             proptest::sample::select(vec![
-                "14 ", "12345 ", "1\u{b}", "7\u{a0}", "9\u{c}", "x1 ", "_2 ", "3", "1234 ",
+                "14 ", "12345 ", "1\u{b}", "7\u{a0}", "9\u{c}", "x1 ", "_2 ", "3", "1234 ", "5b ",
+                "4B", "4ab ", "6\u{17f} ",
                 "Harrow ", "Baker\u{a0}", "old ", "Ünter ", "Road", "road", "ſtreet", "Lane.",
                 "Way", "wayne", "Close", "grove", "ä", "\u{660}3 ", "😀", " ", "-", "\n",
                 "Walk", "wal\u{212a}", "WALK", "Rowan ", "hill", "\u{2003}", "St.", "Mews ",
@@ -103,7 +112,7 @@ proptest::proptest! {
     /// words, a suffix (folded, as `(?i)` reads `ſ` and the Kelvin sign).
     #[test]
     fn uk_streets_equal_an_unanchored_search_on_street_shaped_texts(
-        number in proptest::sample::select(vec!["14", "7", "12345", "x9"]),
+        number in proptest::sample::select(vec!["14", "7", "12345", "x9", "221B", "3a", "3ab", "2\u{212a}"]),
         space in proptest::sample::select(vec![" ", "\u{a0}", "\t", "  ", "\u{2003}", "-"]),
         words in proptest::collection::vec(
             proptest::sample::select(vec!["Harrow", "Old", "KENT", "Ünter", "x", "St."]),
