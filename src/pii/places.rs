@@ -272,13 +272,12 @@ fn uk_house_numbers<'a>(
 
 /// False only if no UK street suffix can follow the house number that
 /// ends at byte `end` (or one ASCII letter later) the way the pattern
-/// wants it: after a whitespace
-/// character, then one or two words of letters, each followed by one
-/// whitespace character. A byte outside ASCII on the way makes the answer
-/// "maybe": it can start a Unicode letter or space, or be the Kelvin sign
-/// or long s that `(?i)` matches for `k` and `s`. Where a suffix is
-/// compared, the word there is read next, so such a byte inside a suffix
-/// is seen too.
+/// wants it: after a whitespace character, then one or two words of
+/// letters, each followed by one whitespace character. A byte outside
+/// ASCII on the way makes the answer "maybe": it can start a Unicode
+/// letter or space, or be the Kelvin sign or long s that `(?i)` matches
+/// for `k` and `s`. Where a suffix is compared, the word there is read
+/// next, so such a byte inside a suffix is seen too.
 fn uk_suffix_after(b: &[u8], end: usize) -> bool {
     // One letter may end the house number (`221B`).
     let mut i = end + usize::from(b.get(end).is_some_and(u8::is_ascii_alphabetic));
