@@ -196,14 +196,26 @@ impl Persons {
         }
         let gaz = w.first || w.last;
         // Every branch below needs one of these; skip the extension otherwise.
+        // A line that opens with `<name> hier` / `<name> here` introduces
+        // its writer (`Sven hier 👋`).
+        let intro = w.capital && line_start(text, s) && introduces_itself(text, w.end);
         let possible = slot == Slot::Honorific
             || w.first
+            || intro
             || (slot == Slot::Strong && (w.capital || w.last))
             || (slot == Slot::Weak && w.last);
         if !possible {
             return None;
         }
         let (end, n) = self.extend(text, w, slot);
+        // After a greeting, an unknown capitalised word that runs on into a
+        // lower-case word starts a sentence (`Moin Reifen einlagern`,
+        // `Hello KüchenKram team`), not a name; `Faris hier` introduces one.
+        let after_greeting = prev[0].is_some_and(|p| p.2 & GREET != 0);
+        let runs_on = runs_on_lower(text, end) && !introduces_itself(text, end);
+        if slot == Slot::Strong && !gaz && after_greeting && runs_on {
+            return None;
+        }
         let line_alone = line_start(text, s) && line_rest_empty(text, end);
         let score = match slot {
             Slot::Honorific => 0.9,
@@ -218,6 +230,7 @@ impl Persons {
             _ if line_alone && w.first && (w.capital || n > 1) => 0.75,
             _ if w.first && n > 1 && (w.capital || self.all_gazetteer(text, s, end)) => 0.75,
             _ if w.first && w.capital && !w.ambiguous && !sentence_start(text, s) => 0.55,
+            _ if intro && end == w.end => 0.75,
             _ => return None,
         };
         Some((end, score))
@@ -363,6 +376,30 @@ impl Gap {
         }
         gap
     }
+}
+
+/// True if `hier` or `here` follows byte `end` after one space and ends
+/// the clause: no letter or digit follows it but after spaces an emoji or
+/// punctuation (`Sven hier 👋`, `Juri here, quick question`; not `Paket
+/// hier ist kaputt`).
+fn introduces_itself(text: &str, end: usize) -> bool {
+    let Some(rest) = text.get(end..).and_then(|r| r.strip_prefix(' ')) else {
+        return false;
+    };
+    let word = rest.get(..4);
+    let here =
+        word.is_some_and(|w| w.eq_ignore_ascii_case("hier") || w.eq_ignore_ascii_case("here"));
+    here && !rest[4..]
+        .trim_start_matches(' ')
+        .starts_with(char::is_alphanumeric)
+}
+
+/// True if a lower-case word follows byte `end` after one space.
+fn runs_on_lower(text: &str, end: usize) -> bool {
+    text.get(end..)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(char::is_lowercase)
 }
 
 /// The cheap checks of [`Persons::name_at`] for a word that is no
