@@ -9,6 +9,7 @@ use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
 use super::text::lower_fast;
 use super::{Hit, Label};
+use around::{introduces_itself, line_rest_empty, line_start, runs_on_lower, sentence_start};
 use particles::{Particle, particle};
 use reader::read_word;
 use table::WordTable;
@@ -378,30 +379,6 @@ impl Gap {
     }
 }
 
-/// True if `hier` or `here` follows byte `end` after one space and ends
-/// the clause: no letter or digit follows it but after spaces an emoji or
-/// punctuation (`Sven hier 👋`, `Juri here, quick question`; not `Paket
-/// hier ist kaputt`).
-fn introduces_itself(text: &str, end: usize) -> bool {
-    let Some(rest) = text.get(end..).and_then(|r| r.strip_prefix(' ')) else {
-        return false;
-    };
-    let word = rest.get(..4);
-    let here =
-        word.is_some_and(|w| w.eq_ignore_ascii_case("hier") || w.eq_ignore_ascii_case("here"));
-    here && !rest[4..]
-        .trim_start_matches(' ')
-        .starts_with(char::is_alphanumeric)
-}
-
-/// True if a lower-case word follows byte `end` after one space.
-fn runs_on_lower(text: &str, end: usize) -> bool {
-    text.get(end..)
-        .and_then(|rest| rest.strip_prefix(' '))
-        .and_then(|rest| rest.chars().next())
-        .is_some_and(char::is_lowercase)
-}
-
 /// The cheap checks of [`Persons::name_at`] for a word that is no
 /// particle: false if `w` cannot start a name in any slot.
 fn may_start_name(w: Word, prev: [Prev; 2]) -> bool {
@@ -482,20 +459,6 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
         return Slot::Weak;
     }
     Slot::Free
-}
-
-fn line_start(text: &str, s: usize) -> bool {
-    text[..s].trim_end_matches([' ', '\t']).ends_with('\n') || text[..s].trim().is_empty()
-}
-
-fn line_rest_empty(text: &str, end: usize) -> bool {
-    let rest = text[end..].split('\n').next().unwrap_or("");
-    !rest.chars().any(char::is_alphanumeric)
-}
-
-fn sentence_start(text: &str, s: usize) -> bool {
-    let before = text[..s].trim_end();
-    before.is_empty() || before.ends_with(['.', '!', '?', '\n', ':'])
 }
 
 const HONORIFIC: &[&str] = &[
@@ -607,6 +570,7 @@ const AMBIGUOUS: &[&str] = &[
     "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so",
 ];
 
+mod around;
 mod particles;
 mod reader;
 mod table;

@@ -161,18 +161,22 @@ fn german_particles_after_a_first_name_need_a_known_last_name() {
     assert!(found("Hallo da Draußen!").is_empty());
 }
 
+fn assert_no_names(texts: &[&str]) {
+    for text in texts {
+        assert_eq!(found(text), Vec::<&str>::new(), "{text}");
+    }
+}
+
 /// After a greeting, an unknown capitalised word that runs on into a
 /// lower-case word starts a sentence; a name stands alone or is known.
 #[test]
 fn a_greeting_before_a_sentence_opens_no_unknown_name() {
-    for text in [
+    assert_no_names(&[
         "Moin Reifen einlagern, geht das?",
         "Hello KüchenKram team, quick question",
         "Hallo, Alles klar, bis morgen",
         "Good morning, Need to cancel my order",
-    ] {
-        assert_eq!(found(text), Vec::<&str>::new(), "{text}");
-    }
+    ]);
     assert_eq!(found("Hallo Efe, kommst du?"), ["Efe"]);
     assert_eq!(found("Hallo Anna wie geht's"), ["Anna"]);
     // Only a lower-case word runs on: `Ich` starts the next sentence.
@@ -189,12 +193,10 @@ fn a_line_that_opens_with_name_hier_introduces_its_writer() {
         ["Juri"]
     );
     assert_eq!(found("Hallo, Faris hier. Geht das?"), ["Faris"]);
-    for text in [
+    assert_no_names(&[
         "Paket hier ist kaputt",
         "Die Rechnung ist hier 👍",
         "Der Zettel hier 👍",
         "Faris hierher",
-    ] {
-        assert_eq!(found(text), Vec::<&str>::new(), "{text}");
-    }
+    ]);
 }

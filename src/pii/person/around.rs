@@ -1,0 +1,48 @@
+//! Where a word stands in its text, for PERSON: at a line's or a
+//! sentence's start, alone on its line, or before the words that follow
+//! it (`Sven hier`, `Reifen einlagern`). Byte offsets, read without
+//! allocating.
+
+/// True if `hier` or `here` follows byte `end` after one space and ends
+/// the clause: no letter or digit follows it but after spaces an emoji or
+/// punctuation (`Sven hier 👋`, `Juri here, quick question`; not `Paket
+/// hier ist kaputt`).
+pub(super) fn introduces_itself(text: &str, end: usize) -> bool {
+    let Some(rest) = text.get(end..).and_then(|r| r.strip_prefix(' ')) else {
+        return false;
+    };
+    let word = rest.get(..4);
+    let here =
+        word.is_some_and(|w| w.eq_ignore_ascii_case("hier") || w.eq_ignore_ascii_case("here"));
+    here && !rest[4..]
+        .trim_start_matches(' ')
+        .starts_with(char::is_alphanumeric)
+}
+
+/// True if a lower-case word follows byte `end` after one space.
+pub(super) fn runs_on_lower(text: &str, end: usize) -> bool {
+    text.get(end..)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(char::is_lowercase)
+}
+
+/// True if the word at byte `s` is the first on its line (spaces and
+/// tabs before it aside).
+pub(super) fn line_start(text: &str, s: usize) -> bool {
+    text[..s].trim_end_matches([' ', '\t']).ends_with('\n') || text[..s].trim().is_empty()
+}
+
+/// True if nothing but punctuation, symbols and spaces follows byte `end`
+/// on its line.
+pub(super) fn line_rest_empty(text: &str, end: usize) -> bool {
+    let rest = text[end..].split('\n').next().unwrap_or("");
+    !rest.chars().any(char::is_alphanumeric)
+}
+
+/// True if the word at byte `s` starts a sentence: first in the text, or
+/// after `.`, `!`, `?`, `:` or a line break.
+pub(super) fn sentence_start(text: &str, s: usize) -> bool {
+    let before = text[..s].trim_end();
+    before.is_empty() || before.ends_with(['.', '!', '?', '\n', ':'])
+}
