@@ -9,7 +9,10 @@ use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
 use super::text::lower_fast;
 use super::{Hit, Label};
-use around::{introduces_itself, line_rest_empty, line_start, runs_on_lower, sentence_start};
+use around::{
+    introduces_itself, line_rest_empty, line_start, runs_on_lower, sentence_start,
+    without_possessive,
+};
 use particles::{Particle, particle};
 use reader::read_word;
 use table::WordTable;
@@ -217,6 +220,7 @@ impl Persons {
         if slot == Slot::Strong && !gaz && after_greeting && runs_on {
             return None;
         }
+        let end = without_possessive(text, s, end);
         let line_alone = line_start(text, s) && line_rest_empty(text, end);
         let score = match slot {
             Slot::Honorific => 0.9,
@@ -281,8 +285,11 @@ impl Persons {
                 break;
             }
             let lower_ok = (slot != Slot::Free || !w.capital) && next.last;
+            let known = next.last || next.first;
+            let capital_ok = next.capital && w.capital;
+            // A word that opens a slot (`Jule Hahn VG`) is no part of a name.
             let ok =
-                !next.stop && (next.last || next.first || (next.capital && w.capital) || lower_ok);
+                !next.stop && next.flags & OPENS_SLOT == 0 && (known || capital_ok || lower_ok);
             if !ok || (slot == Slot::Free && !next.last && !next.capital) {
                 break;
             }

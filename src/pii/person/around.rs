@@ -46,3 +46,13 @@ pub(super) fn sentence_start(text: &str, s: usize) -> bool {
     let before = text[..s].trim_end();
     before.is_empty() || before.ends_with(['.', '!', '?', '\n', ':'])
 }
+
+/// `end`, moved before a possessive `'s` (or `’s`) that ends the name
+/// at `start..end` (`Richard Bianchi's order` → `Richard Bianchi`).
+pub(super) fn without_possessive(text: &str, start: usize, end: usize) -> usize {
+    let name = text.get(start..end).unwrap_or_default();
+    ["'s", "’s", "'S", "’S"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .map_or(end, |stem| start + stem.len())
+}

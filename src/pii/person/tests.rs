@@ -200,3 +200,16 @@ fn a_line_that_opens_with_name_hier_introduces_its_writer() {
         "Faris hierher",
     ]);
 }
+
+/// A sign-off after a name and a possessive `'s` stay outside the span.
+#[test]
+fn sign_offs_and_possessives_are_no_part_of_a_name() {
+    assert_eq!(found("Frau Jule Hahn VG Jule"), ["Jule Hahn", "Jule"]);
+    assert_eq!(
+        found("This is about Herr Richard Bianchi's car"),
+        ["Richard Bianchi"]
+    );
+    assert_eq!(found("Frau Anna’s Termin"), ["Anna"]);
+    // The greeting rule reads the word as written, `'s` and all.
+    assert_no_names(&["Hallo, Gibt's ne Störung?"]);
+}
