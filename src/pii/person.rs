@@ -199,10 +199,10 @@ impl Persons {
             return self.particle_start(text, w, kind, slot);
         }
         let gaz = w.first || w.last;
-        // Every branch below needs one of these; skip the extension otherwise.
         // A line that opens with `<name> hier` / `<name> here` introduces
         // its writer (`Sven hier 👋`).
         let intro = w.capital && line_start(text, s) && introduces_itself(text, w.end);
+        // Every branch below needs one of these; skip the extension otherwise.
         let possible = slot == Slot::Honorific
             || w.first
             || intro
