@@ -6,7 +6,7 @@
 
 use regex::Regex;
 
-use super::text::{Words, before, contains_ci};
+use super::text::{Words, after, before, contains_ci};
 use super::{Hit, Label};
 
 /// The date-of-birth detector.
@@ -90,15 +90,9 @@ fn plausible(date: &str) -> bool {
 /// with it passes the engine's birth-word gate (it is a [`BIRTH_CONTEXT`]
 /// word).
 fn born_after(text: &str, end: usize) -> bool {
-    let rest = text.get(end..).unwrap_or_default();
-    let clause_end = rest
-        .find(['.', '!', '?', '\n', ';', ','])
-        .unwrap_or(rest.len());
-    let mut cut = clause_end.min(AFTER);
-    while !rest.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    contains_ci(&rest[..cut], "geboren")
+    let near = after(text, end, AFTER);
+    let clause = near.split(['.', '!', '?', '\n', ';', ',']).next();
+    contains_ci(clause.unwrap_or_default(), "geboren")
 }
 
 /// How far after a date [`born_after`] looks, in bytes.

@@ -153,6 +153,15 @@ pub(crate) fn before(text: &str, start: usize, n: usize) -> &str {
     text.get(from..start).unwrap_or("")
 }
 
+/// Up to `n` bytes of text after `end`, cut at a character boundary.
+pub(crate) fn after(text: &str, end: usize, n: usize) -> &str {
+    let mut to = end.saturating_add(n).min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    text.get(end..to).unwrap_or("")
+}
+
 /// ASCII case-insensitive substring test (needles are ASCII or exact).
 pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());

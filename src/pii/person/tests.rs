@@ -79,12 +79,14 @@ fn common_words_that_are_names_stay_unflagged_without_a_slot() {
 
 #[test]
 fn salutations_opening_hours_and_questions_are_not_names() {
-    assert!(found("Sehr geehrte Damen und Herren, vielen Dank.").is_empty());
-    // `Fr` before a number is Friday, not Frau.
-    assert!(found("Wir haben Mo–Do 8–17 Uhr, Fr 8–13 Uhr geöffnet.").is_empty());
-    assert!(found("Hallo? Ist da jemand?").is_empty());
-    assert!(found("Hallo! Störung seit heute morgen.").is_empty());
-    assert!(found("Ich muss meiner Familie Bescheid geben.").is_empty());
+    assert_no_names(&[
+        "Sehr geehrte Damen und Herren, vielen Dank.",
+        // `Fr` before a number is Friday, not Frau.
+        "Wir haben Mo–Do 8–17 Uhr, Fr 8–13 Uhr geöffnet.",
+        "Hallo? Ist da jemand?",
+        "Hallo! Störung seit heute morgen.",
+        "Ich muss meiner Familie Bescheid geben.",
+    ]);
 }
 
 #[test]
