@@ -201,7 +201,7 @@ impl Persons {
         let gaz = w.first || w.last;
         // A line that opens with `<name> hier` / `<name> here` introduces
         // its writer (`Sven hier 👋`).
-        let intro = w.capital && line_start(text, s) && introduces_itself(text, w.end);
+        let intro = w.capital && introduces_itself(text, w.end) && line_start(text, s);
         // Every branch below needs one of these; skip the extension otherwise.
         let possible = slot == Slot::Honorific
             || w.first

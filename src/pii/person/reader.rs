@@ -18,6 +18,9 @@ pub(super) fn read_word(
 ) -> Option<(usize, usize, bool, Option<usize>)> {
     let start = word_start(text, from)?;
     let b = text.as_bytes();
+    if let Some(short) = short_ascii_word(b, start, buf) {
+        return Some((start, start + short, false, Some(short)));
+    }
     let (mut end, mut joined, mut n, mut ascii) = (start, false, 0, true);
     loop {
         if let Some(run) = lower_ascii_run(b, end, buf, n) {
@@ -65,6 +68,19 @@ pub(super) fn read_word(
         end += len;
     }
     Some((start, end, joined, ascii.then_some(n)))
+}
+
+/// The common case, read from one chunk: a word of fewer than eight ASCII
+/// letters at `start`, ended by an ASCII byte that cannot join it (not `-`
+/// or `'`). Its length, with its lower-cased bytes written to `buf`.
+fn short_ascii_word(b: &[u8], start: usize, buf: &mut [u8; 64]) -> Option<usize> {
+    let (run, lower) = ascii_letter_run(eight_bytes(b, start)?);
+    let after = *b.get(start + run)?;
+    if run == 8 || !after.is_ascii() || after == b'-' || after == b'\'' {
+        return None;
+    }
+    buf[..8].copy_from_slice(&lower.to_le_bytes());
+    Some(run)
 }
 
 /// Where the next word starts at or after `from`: the first letter.

@@ -55,7 +55,15 @@ impl WordTable {
     /// The bits of the word held in the first `len` bytes of `buf` (0 if
     /// the table does not know it, or `len` is beyond the buffer). The
     /// bytes after `len` may hold anything.
+    #[inline]
     pub(super) fn get(&self, buf: &[u8; 64], len: usize) -> u32 {
+        if len <= 8 {
+            // Most words: the first table, keyed without the 16-byte form.
+            let mut low = [0u8; 8];
+            low.copy_from_slice(&buf[..8]);
+            let mask = u64::MAX.checked_shr(64 - 8 * len as u32).unwrap_or(0);
+            return (self.up_to_8.get(&(u64::from_le_bytes(low) & mask)).copied()).unwrap_or(0);
+        }
         let mut head = [0u8; INLINE];
         head.copy_from_slice(&buf[..INLINE]);
         let found = match key(head, len) {
