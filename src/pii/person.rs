@@ -9,10 +9,7 @@ use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
 use super::text::lower_fast;
 use super::{Hit, Label};
-use around::{
-    introduces_itself, line_rest_empty, line_start, runs_on_lower, sentence_start,
-    without_possessive,
-};
+use around::{introduces_itself, line_rest_empty, line_start, runs_on_lower, without_possessive};
 use particles::{Particle, particle};
 use reader::read_word;
 use table::WordTable;
@@ -234,7 +231,7 @@ impl Persons {
             Slot::Weak if gaz && (w.capital || n > 1 || w.first) => 0.7,
             _ if line_alone && w.first && (w.capital || n > 1) => 0.75,
             _ if w.first && n > 1 && (w.capital || self.all_gazetteer(text, s, end)) => 0.75,
-            _ if w.first && w.capital && !w.ambiguous && !sentence_start(text, s) => 0.55,
+            _ if w.first && w.capital && !w.ambiguous => 0.55,
             _ if intro && end == w.end => 0.75,
             _ => return None,
         };
@@ -574,7 +571,8 @@ const AMBIGUOUS: &[&str] = &[
     "mark", "will", "rose", "may", "hope", "frank", "grace", "faith", "joy", "summer", "april",
     "ernst", "paris", "rich", "bill", "art", "max", "ben", "long", "mai", "lang", "sonntag",
     "winter", "wolf", "klein", "said", "can", "deniz", "nur", "ivy", "violet", "holly", "daisy",
-    "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so",
+    "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so", "jan", "kai",
+    "mercedes",
 ];
 
 mod around;

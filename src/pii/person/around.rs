@@ -1,7 +1,6 @@
-//! Where a word stands in its text, for PERSON: at a line's or a
-//! sentence's start, alone on its line, or before the words that follow
-//! it (`Sven hier`, `Reifen einlagern`). Byte offsets, read without
-//! allocating.
+//! Where a word stands in its text, for PERSON: at a line's start, alone
+//! on its line, or before the words that follow it (`Sven hier`, `Reifen
+//! einlagern`). Byte offsets, read without allocating.
 
 /// True if `hier` or `here` follows byte `end` after one space and ends
 /// the clause: no letter or digit follows it but after spaces an emoji or
@@ -38,13 +37,6 @@ pub(super) fn line_start(text: &str, s: usize) -> bool {
 pub(super) fn line_rest_empty(text: &str, end: usize) -> bool {
     let rest = text[end..].split('\n').next().unwrap_or("");
     !rest.chars().any(char::is_alphanumeric)
-}
-
-/// True if the word at byte `s` starts a sentence: first in the text, or
-/// after `.`, `!`, `?`, `:` or a line break.
-pub(super) fn sentence_start(text: &str, s: usize) -> bool {
-    let before = text[..s].trim_end();
-    before.is_empty() || before.ends_with(['.', '!', '?', '\n', ':'])
 }
 
 /// `end`, moved before a possessive `'s` (or `’s`) that ends the name

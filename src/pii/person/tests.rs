@@ -215,3 +215,18 @@ fn sign_offs_and_possessives_are_no_part_of_a_name() {
     // The greeting rule reads the word as written, `'s` and all.
     assert_no_names(&["Hallo, Gibt's ne Störung?"]);
 }
+
+/// A known first name opens a sentence as often as any other place
+/// (`Hannah ist am 14.2. im Urlaub`); first names that are also common
+/// words there (`Jan 5`, `Kai 3`, `Mercedes`, `Will you`) are ambiguous.
+#[test]
+fn a_first_name_at_the_start_of_a_sentence_is_found() {
+    assert_eq!(found("Hannah ist am 14.2. leider im Urlaub"), vec!["Hannah"]);
+    assert_eq!(found("Danke für alles. Werner kommt morgen"), vec!["Werner"]);
+    assert_no_names(&[
+        "Jan 5 passt mir gut",
+        "Kai 3 ist gesperrt.",
+        "Mercedes steht vor der Tür",
+        "Will you send it?",
+    ]);
+}
