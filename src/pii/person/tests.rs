@@ -221,12 +221,36 @@ fn sign_offs_and_possessives_are_no_part_of_a_name() {
 /// words there (`Jan 5`, `Kai 3`, `Mercedes`, `Will you`) are ambiguous.
 #[test]
 fn a_first_name_at_the_start_of_a_sentence_is_found() {
-    assert_eq!(found("Hannah ist am 14.2. leider im Urlaub"), vec!["Hannah"]);
-    assert_eq!(found("Danke für alles. Werner kommt morgen"), vec!["Werner"]);
+    assert_eq!(
+        found("Hannah ist am 14.2. leider im Urlaub"),
+        vec!["Hannah"]
+    );
+    assert_eq!(
+        found("Danke für alles. Werner kommt morgen"),
+        vec!["Werner"]
+    );
     assert_no_names(&[
         "Jan 5 passt mir gut",
         "Kai 3 ist gesperrt.",
         "Mercedes steht vor der Tür",
         "Will you send it?",
+    ]);
+}
+
+/// `Mit freundlichen Grüßen` signs off like `Viele Grüße`; a department
+/// that signs for a company is no name.
+#[test]
+fn the_formal_sign_off_opens_a_name_and_a_department_is_none() {
+    assert_eq!(
+        found("Mit freundlichen Grüßen\nFriederike Kramer\nNetzStrom"),
+        vec!["Friederike Kramer"]
+    );
+    assert_eq!(
+        found("Hochachtungsvoll\nXaver Obermaier"),
+        vec!["Xaver Obermaier"]
+    );
+    assert_no_names(&[
+        "Mit freundlichen Grüßen\nKundenservice Nordbank",
+        "Mit freundlichen Grüßen\nKundendienst Stadtwerke",
     ]);
 }
