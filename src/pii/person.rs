@@ -85,14 +85,23 @@ type Prev = Option<(usize, usize, u32)>;
 impl Persons {
     pub(crate) fn new() -> Self {
         let mut words = WordTable::default();
+        let file = |data: &'static str| lines(data).flat_map(str::split_whitespace);
+        let names = |data: &'static str| {
+            file(data).flat_map(|name| [Some(name.to_owned()), without_umlauts(name)])
+        };
+        for (data, bit) in [
+            (include_str!("data/first_names.txt"), FIRST),
+            (include_str!("data/last_names.txt"), LAST),
+        ] {
+            for name in names(data).flatten() {
+                words.add(name.as_bytes(), bit);
+            }
+        }
         let mut add = |list: &mut dyn Iterator<Item = &str>, bit: u32| {
             for w in list {
                 words.add(w.as_bytes(), bit);
             }
         };
-        let file = |data: &'static str| lines(data).flat_map(str::split_whitespace);
-        add(&mut file(include_str!("data/first_names.txt")), FIRST);
-        add(&mut file(include_str!("data/last_names.txt")), LAST);
         add(&mut file(include_str!("data/name_stopwords.txt")), STOP);
         for (list, bit) in [
             (AMBIGUOUS, AMBIG),
@@ -383,6 +392,17 @@ impl Gap {
     }
 }
 
+/// `name` as it is written without umlauts and `ß` (`jürgen` →
+/// `juergen`, `strauß` → `strauss`), if it has any.
+fn without_umlauts(name: &str) -> Option<String> {
+    let spelled = name
+        .replace('ä', "ae")
+        .replace('ö', "oe")
+        .replace('ü', "ue")
+        .replace('ß', "ss");
+    (spelled != name).then_some(spelled)
+}
+
 /// The cheap checks of [`Persons::name_at`] for a word that is no
 /// particle: false if `w` cannot start a name in any slot.
 fn may_start_name(w: Word, prev: [Prev; 2]) -> bool {
@@ -576,7 +596,7 @@ const AMBIGUOUS: &[&str] = &[
     "mark", "will", "rose", "may", "hope", "frank", "grace", "faith", "joy", "summer", "april",
     "ernst", "paris", "rich", "bill", "art", "max", "ben", "long", "mai", "lang", "sonntag",
     "winter", "wolf", "klein", "said", "can", "deniz", "nur", "ivy", "violet", "holly", "daisy",
-    "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so", "jan", "kai",
+    "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so", "jan", "kai", "jade",
     "mercedes",
 ];
 

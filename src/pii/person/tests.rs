@@ -254,3 +254,15 @@ fn the_formal_sign_off_opens_a_name_and_a_department_is_none() {
         "Mit freundlichen Grüßen\nKundendienst Stadtwerke",
     ]);
 }
+
+/// Names are known in the spelling without umlauts too (`Björn` is
+/// often typed `Bjoern`); a weak slot (`bei`) takes only known names.
+#[test]
+fn names_are_known_without_umlauts() {
+    assert_eq!(without_umlauts("jürgen").as_deref(), Some("juergen"));
+    assert_eq!(without_umlauts("strauß").as_deref(), Some("strauss"));
+    assert_eq!(without_umlauts("anna"), None);
+    assert_eq!(found("Termin bei Bjoern morgen?"), vec!["Bjoern"]);
+    assert_eq!(found("Termin bei Björn morgen?"), vec!["Björn"]);
+    assert_no_names(&["Termin bei Balduin morgen?"]);
+}
