@@ -10,6 +10,7 @@ use super::mentions::{self, Mentions, Tails};
 use super::text::lower_fast;
 use super::{Hit, Label};
 use around::{introduces_itself, line_rest_empty, line_start, runs_on_lower, without_possessive};
+use lists::{AMBIGUOUS, FIELD, GREETING, HONORIFIC, PAIR_SECOND, SIGN_OFF, TITLES, WEAK};
 use particles::{Particle, particle};
 use reader::read_word;
 use table::WordTable;
@@ -485,122 +486,8 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
     Slot::Free
 }
 
-const HONORIFIC: &[&str] = &[
-    "herr", "herrn", "frau", "hr", "fr", "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "doktor",
-    "sir",
-];
-const TITLES: &[&str] = &["dr", "prof", "med", "dipl", "ing"];
-const GREETING: &[&str] = &[
-    "hallo",
-    "hi",
-    "hey",
-    "moin",
-    "servus",
-    "liebe",
-    "lieber",
-    "dear",
-    "hello",
-    "geehrte",
-    "geehrter",
-    "hiya",
-    "salut",
-    "ciao",
-    "morning",
-    "afternoon",
-    "evening",
-];
-const SIGN_OFF: &[&str] = &[
-    "grüße",
-    "grüsse",
-    "gruesse",
-    "grüßen",
-    "grüssen",
-    "gruessen",
-    "gruß",
-    "gruss",
-    "lg",
-    "vg",
-    "mfg",
-    "danke",
-    "thanks",
-    "cheers",
-    "regards",
-    "wishes",
-    "sincerely",
-    "tschüss",
-    "tschüs",
-    "hochachtungsvoll",
-    "bye",
-    "dank",
-    "greetings",
-    "best",
-];
-const FIELD: &[&str] = &[
-    "heiße",
-    "heisse",
-    "inhaber",
-    "kontoinhaber",
-    "empfänger",
-    "recipient",
-    "holder",
-    "patient",
-    "patientin",
-    "ansprechpartner",
-    "namens",
-    "named",
-    "called",
-    "spricht",
-    "i\'m",
-    "namen",
-    "name",
-];
-const WEAK: &[&str] = &[
-    "bei",
-    "von",
-    "für",
-    "mit",
-    "an",
-    "und",
-    "and",
-    "bin",
-    "with",
-    "from",
-    "for",
-    "to",
-    "ist",
-    "is",
-    "kollegin",
-    "kollege",
-    "tochter",
-    "sohn",
-    "mann",
-    "frau",
-    "nachbar",
-    "nachbarin",
-    "colleague",
-    "daughter",
-    "son",
-    "husband",
-    "wife",
-    "neighbour",
-    "doctor",
-    "friend",
-    "freundin",
-    "freund",
-    "familie",
-];
-/// Second words of the introduction pairs checked in [`slot`].
-const PAIR_SECOND: &[&str] = &["ist", "is", "am", "heiße", "heisse"];
-/// First names that are also common words: only in a slot.
-const AMBIGUOUS: &[&str] = &[
-    "mark", "will", "rose", "may", "hope", "frank", "grace", "faith", "joy", "summer", "april",
-    "ernst", "paris", "rich", "bill", "art", "max", "ben", "long", "mai", "lang", "sonntag",
-    "winter", "wolf", "klein", "said", "can", "deniz", "nur", "ivy", "violet", "holly", "daisy",
-    "autumn", "li", "lin", "bo", "jung", "hu", "ma", "he", "le", "do", "so", "jan", "kai", "jade",
-    "mercedes",
-];
-
 mod around;
+mod lists;
 mod particles;
 mod reader;
 mod table;
