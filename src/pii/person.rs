@@ -65,6 +65,21 @@ enum Slot {
     Honorific,
 }
 
+/// A strong slot that a phrase opens for a later word than the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Carried {
+    /// No phrase is open.
+    None,
+    /// After a sign-off with a place (`Grüße aus Köln`, `greetings from
+    /// bremen`): the first word after a line break or comma, within the
+    /// given number of words more.
+    NextLine(u8),
+    /// After a field label that starts with `Name` (`Name wie im Pass`,
+    /// `name as in passport`): the first word after a colon on the same
+    /// line, within the given number of words more.
+    AfterColon(u8),
+}
+
 /// A word with its lookups.
 #[derive(Clone, Copy, Debug)]
 struct Word {
@@ -137,18 +152,21 @@ impl Persons {
         let mut seen = self.always;
         let mut prev: [Prev; 2] = [None; 2];
         let (mut pos, mut skip_until) = (0, 0);
+        let mut carried = Carried::None;
         while let Some((w, joined)) = self.next_word(text, pos) {
             let (s, e) = (w.start, w.end);
             pos = e;
             if !seen.complete() {
                 self.note_mentions(text, (s, e), joined, w.flags, &mut seen);
             }
+            let opened = carried.opens(text, prev, s);
             if s >= skip_until
-                && let Some((end, score)) = self.name_at(text, w, prev)
+                && let Some((end, score)) = self.name_at(text, w, prev, opened)
             {
                 out.push(Hit::new(Label::Person, s, end, score));
                 skip_until = end;
             }
+            carried = carried.after(text, w, prev, opened);
             prev = [Some((s, e, w.flags)), prev[0]];
         }
         seen
@@ -192,7 +210,9 @@ impl Persons {
             .map_or(0, |len| self.words.get(&buf, len))
     }
 
-    fn name_at(&self, text: &str, w: Word, prev: [Prev; 2]) -> Option<(usize, f32)> {
+    /// The name that starts with `w`, if any: its end and score. `carried`
+    /// is true if a phrase before opened a strong slot for `w` ([`Carried`]).
+    fn name_at(&self, text: &str, w: Word, prev: [Prev; 2], carried: bool) -> Option<(usize, f32)> {
         let s = w.start;
         // A particle (`von`, `van`) starts a name only in an honorific or
         // strong slot, so only after such an opener.
@@ -201,7 +221,10 @@ impl Persons {
         if particle.is_none() && !may_start_name(w, prev) {
             return None;
         }
-        let slot = slot(text, s, prev);
+        let slot = match slot(text, s, prev) {
+            Slot::Free | Slot::Weak if carried => Slot::Strong,
+            slot => slot,
+        };
         if let Some(kind) = particle {
             return self.particle_start(text, w, kind, slot);
         }
@@ -368,6 +391,57 @@ impl Persons {
             flags,
         }
     }
+}
+
+// === impl Carried ===
+
+impl Carried {
+    /// How many words a carried slot waits for its line break or colon.
+    const WORDS: u8 = 4;
+
+    /// True if the slot opens for the word at byte `s`, after the words
+    /// `prev`.
+    fn opens(self, text: &str, prev: [Prev; 2], s: usize) -> bool {
+        match self {
+            Self::None => false,
+            Self::NextLine(_) => gap(text, prev, s).contains(['\n', ',']),
+            Self::AfterColon(_) => gap(text, prev, s).contains(':'),
+        }
+    }
+
+    /// The state after the word `w` (with the words `prev` before it),
+    /// where `opened` tells whether the slot opened for `w`.
+    fn after(self, text: &str, w: Word, prev: [Prev; 2], opened: bool) -> Self {
+        if w.flags & NAME_W != 0 {
+            return Self::AfterColon(Self::WORDS);
+        }
+        if prev[0].is_some_and(|p| p.2 & SIGN != 0) {
+            let word = &text[w.start..w.end];
+            if word.eq_ignore_ascii_case("aus") || word.eq_ignore_ascii_case("from") {
+                return Self::NextLine(Self::WORDS);
+            }
+        }
+        match self {
+            Self::None => Self::None,
+            _ if opened => Self::None,
+            Self::NextLine(n) if n > 0 => Self::NextLine(n - 1),
+            // An introduction (`Name ist`), a line break or a comma ends
+            // the label.
+            Self::AfterColon(n)
+                if n > 0
+                    && w.flags & PAIR2 == 0
+                    && !gap(text, prev, w.start).contains(['\n', ',']) =>
+            {
+                Self::AfterColon(n - 1)
+            }
+            _ => Self::None,
+        }
+    }
+}
+
+/// The text between the word before (`prev[0]`) and byte `s`.
+fn gap(text: &str, prev: [Prev; 2], s: usize) -> &str {
+    prev[0].map_or("", |p| &text[p.1..s])
 }
 
 /// What the text between a word and the next holds, read in one pass.

@@ -266,3 +266,31 @@ fn names_are_known_without_umlauts() {
     assert_eq!(found("Termin bei Björn morgen?"), vec!["Björn"]);
     assert_no_names(&["Termin bei Balduin morgen?"]);
 }
+
+/// A sign-off with a place opens a slot after the place (`Grüße aus Köln`
+/// then a line break or comma); a field label that starts with `Name`
+/// opens one after its colon.
+#[test]
+fn a_sign_off_with_a_place_and_a_name_label_carry_a_slot() {
+    assert_eq!(found("Grüße aus Würzburg\nBalduin"), vec!["Balduin"]);
+    assert_eq!(found("greetings from bad tölz, Balduin"), vec!["Balduin"]);
+    assert_eq!(
+        found("Name wie im Pass: Balduin Obermaier"),
+        vec!["Balduin Obermaier"]
+    );
+    assert_eq!(found("name as in passport: Balduin"), vec!["Balduin"]);
+    // The label ends at a line break, a comma or an introduction; the
+    // slot waits four words at most.
+    assert_eq!(
+        found("Mein Name ist Anna, Adresse: Hauptweg 5"),
+        vec!["Anna"]
+    );
+    assert_eq!(found("name ist anna und adresse: Hauptweg 5"), vec!["anna"]);
+    assert_no_names(&[
+        "Name bitte\nAdresse: Hauptweg 5",
+        "Name steht im Pass, Stadt: Ulm",
+        "Grüße aus dem schönen kleinen Ort am See\nBalduin",
+        "Name wie immer auf dem Schild im Hof: Balduin",
+        "Ich komme aus Köln\nBalduin",
+    ]);
+}
