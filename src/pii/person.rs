@@ -228,6 +228,14 @@ impl Persons {
         if let Some(kind) = particle {
             return self.particle_start(text, w, kind, slot);
         }
+        // A name that is a stop word too (`Will`, `April`, `Sonntag`) only
+        // after an honorific, or after a greeting or sign-off when neither
+        // a lower-case word nor a number follows (`Hallo April,`, `LG
+        // Will`; not `Danke. Will nur fragen`, `Hello April 23`).
+        if w.stop && !(slot == Slot::Honorific || slot == Slot::Strong && ends_clause(text, w.end))
+        {
+            return None;
+        }
         let gaz = w.first || w.last;
         // A line that opens with `<name> hier` / `<name> here` introduces
         // its writer (`Sven hier 👋`).
@@ -481,7 +489,7 @@ fn without_umlauts(name: &str) -> Option<String> {
 /// The cheap checks of [`Persons::name_at`] for a word that is no
 /// particle: false if `w` cannot start a name in any slot.
 fn may_start_name(w: Word, prev: [Prev; 2]) -> bool {
-    if w.stop || w.end - w.start < 2 {
+    if (w.stop && !stop_name(w)) || w.end - w.start < 2 {
         return false;
     }
     // A word that opens a slot (`LG`, `Dear`, `Name`, `son`) is no name
@@ -494,6 +502,23 @@ fn may_start_name(w: Word, prev: [Prev; 2]) -> bool {
     // here.
     let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);
     w.first || w.last || w.capital || after_honorific
+}
+
+/// True if the stop word `w` can still be a name: a capitalised gazetteer
+/// name of four letters or more (`Will`, `April`, `Sonntag`; not `Du`,
+/// `Das`, `Nur`).
+fn stop_name(w: Word) -> bool {
+    w.capital && (w.first || w.last) && w.end - w.start >= 4
+}
+
+/// True if neither a lower-case word nor a number follows byte `end`
+/// after one space.
+fn ends_clause(text: &str, end: usize) -> bool {
+    let number = text
+        .get(end..)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    !number && !runs_on_lower(text, end)
 }
 
 /// The slot opened by the one or two words before `s`.

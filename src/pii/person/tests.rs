@@ -294,3 +294,19 @@ fn a_sign_off_with_a_place_and_a_name_label_carry_a_slot() {
         "Ich komme aus Köln\nBalduin",
     ]);
 }
+
+/// A name that is a stop word too (`Will`, `April`, `Sonntag`) counts
+/// after an honorific, or after a greeting or sign-off when the clause
+/// ends there.
+#[test]
+fn a_name_that_is_a_stop_word_counts_where_the_slot_is_clear() {
+    assert_eq!(found("Sehr geehrte Frau Will, die Karte"), vec!["Will"]);
+    assert_eq!(found("Hallo April, Reifen einlagern"), vec!["April"]);
+    assert_eq!(found("Danke!\nGruß Sonntag"), vec!["Sonntag"]);
+    assert_no_names(&[
+        "Danke. Will nur kurz fragen",
+        "Hello April 23 at 15:00 works",
+        "Hallo Du, wie geht's?",
+        "hallo will, bis morgen",
+    ]);
+}
