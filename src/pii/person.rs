@@ -238,8 +238,9 @@ impl Persons {
         }
         let gaz = w.first || w.last;
         // A line that opens with `<name> hier` / `<name> here` introduces
-        // its writer (`Sven hier 👋`).
-        let intro = w.capital && introduces_itself(text, w.end) && line_start(text, s);
+        // its writer (`Sven hier 👋`, `johanna hier`); a lower-case word
+        // outside the gazetteers got no further than `may_start_name`.
+        let intro = introduces_itself(text, w.end) && line_start(text, s);
         // Every branch below needs one of these; skip the extension otherwise.
         let possible = slot == Slot::Honorific
             || w.first

@@ -71,6 +71,8 @@ pub(super) const FIELD: &[&str] = &[
     "i\'m",
     "namen",
     "name",
+    "klingel",
+    "klingelschild",
 ];
 pub(super) const WEAK: &[&str] = &[
     "bei",
@@ -106,6 +108,27 @@ pub(super) const WEAK: &[&str] = &[
     "freundin",
     "freund",
     "familie",
+    "mutter",
+    "vater",
+    "mama",
+    "papa",
+    "oma",
+    "opa",
+    "bruder",
+    "schwester",
+    "enkel",
+    "enkelin",
+    "ehemann",
+    "ehefrau",
+    "mother",
+    "father",
+    "mum",
+    "mom",
+    "dad",
+    "brother",
+    "sister",
+    "grandma",
+    "grandpa",
 ];
 /// Second words of the introduction pairs checked in [`super::slot`].
 pub(super) const PAIR_SECOND: &[&str] = &["ist", "is", "am", "heiße", "heisse"];

@@ -310,3 +310,18 @@ fn a_name_that_is_a_stop_word_counts_where_the_slot_is_clear() {
         "hallo will, bis morgen",
     ]);
 }
+
+/// The name on a doorbell (`Klingel Arslan`), a known first name that
+/// introduces its writer in lower case (`johanna hier 👋`), and a known
+/// name after a family word (`meine oma anna`).
+#[test]
+fn doorbells_lower_case_introductions_and_relatives_open_slots() {
+    assert_eq!(
+        found("Handy 0176 2053, Klingel Woźniak 😕"),
+        vec!["Woźniak"]
+    );
+    assert_eq!(found("johanna hier 👋 hab ne Frage"), vec!["johanna"]);
+    assert_eq!(found("schmitz here, quick question"), vec!["schmitz"]);
+    assert_eq!(found("ich schreibe für meine oma anna"), vec!["anna"]);
+    assert_no_names(&["zettel hier 👋", "Klingel defekt, bitte klopfen"]);
+}
