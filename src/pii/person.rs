@@ -9,7 +9,11 @@ use super::gazetteer::lines;
 use super::mentions::{self, Mentions, Tails};
 use super::text::lower_fast;
 use super::{Hit, Label};
-use around::{introduces_itself, line_rest_empty, line_start, runs_on_lower, without_possessive};
+use around::{
+    affiliation_follows, ends_clause, introduces_itself, line_rest_empty, line_start,
+    number_follows, runs_on_lower, without_possessive,
+};
+use carried::Carried;
 use lists::{AMBIGUOUS, FIELD, GREETING, HONORIFIC, PAIR_SECOND, SIGN_OFF, TITLES, WEAK};
 use particles::{Particle, particle};
 use reader::read_word;
@@ -63,21 +67,6 @@ enum Slot {
     Strong,
     /// After an honorific: any word that is not a stop word.
     Honorific,
-}
-
-/// A strong slot that a phrase opens for a later word than the next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Carried {
-    /// No phrase is open.
-    None,
-    /// After a sign-off with a place (`Grüße aus Köln`, `greetings from
-    /// bremen`): the first word after a line break or comma, within the
-    /// given number of words more.
-    NextLine(u8),
-    /// After a field label that starts with `Name` (`Name wie im Pass`,
-    /// `name as in passport`): the first word after a colon on the same
-    /// line, within the given number of words more.
-    AfterColon(u8),
 }
 
 /// A word with its lookups.
@@ -251,12 +240,31 @@ impl Persons {
             return None;
         }
         let (end, n) = self.extend(text, w, slot);
-        // After a greeting, an unknown capitalised word that runs on into a
-        // lower-case word starts a sentence (`Moin Reifen einlagern`,
-        // `Hello KüchenKram team`), not a name; `Faris hier` introduces one.
-        let after_greeting = prev[0].is_some_and(|p| p.2 & GREET != 0);
-        let runs_on = runs_on_lower(text, end) && !introduces_itself(text, end);
-        if slot == Slot::Strong && !gaz && after_greeting && runs_on {
+        // After a greeting or sign-off, an unknown capitalised word that
+        // runs on into a lower-case word starts a sentence (`Moin Reifen
+        // einlagern`, `Hello KüchenKram team`, `thanks\nMany thanks`), and
+        // one before a colon or a number is a label (`Hi Festnetz: 0613…`,
+        // `Hallo Sendungsnummer 1Z…`), not a name; `Faris hier` introduces
+        // one.
+        let after_greeting = prev[0].is_some_and(|p| p.2 & (GREET | SIGN) != 0);
+        let runs_on = runs_on_lower(text, end)
+            && !introduces_itself(text, end)
+            && !affiliation_follows(text, end);
+        let label = text[end..].starts_with(':') || number_follows(text, end);
+        if slot == Slot::Strong && !gaz && after_greeting && (runs_on || label) {
+            return None;
+        }
+        // An ambiguous first name alone: after a greeting or sign-off only
+        // where its clause ends or an affiliation follows (not `Hi, do
+        // you`; `Viele Grüße\nFaith vom Team`), in a weak slot only
+        // capitalised and before no number (not `for long hair`, `to May
+        // 7`; `mein Mann Frank meinte`).
+        let unclear = match slot {
+            Slot::Strong => !ends_clause(text, end) && !affiliation_follows(text, end),
+            Slot::Weak => !w.capital || number_follows(text, end),
+            _ => false,
+        };
+        if w.ambiguous && n == 1 && unclear {
             return None;
         }
         let end = without_possessive(text, s, end);
@@ -402,57 +410,6 @@ impl Persons {
     }
 }
 
-// === impl Carried ===
-
-impl Carried {
-    /// How many words a carried slot waits for its line break or colon.
-    const WORDS: u8 = 4;
-
-    /// True if the slot opens for the word at byte `s`, after the words
-    /// `prev`.
-    fn opens(self, text: &str, prev: [Prev; 2], s: usize) -> bool {
-        match self {
-            Self::None => false,
-            Self::NextLine(_) => gap(text, prev, s).contains(['\n', ',']),
-            Self::AfterColon(_) => gap(text, prev, s).contains(':'),
-        }
-    }
-
-    /// The state after the word `w` (with the words `prev` before it),
-    /// where `opened` tells whether the slot opened for `w`.
-    fn after(self, text: &str, w: Word, prev: [Prev; 2], opened: bool) -> Self {
-        if w.flags & NAME_W != 0 {
-            return Self::AfterColon(Self::WORDS);
-        }
-        if prev[0].is_some_and(|p| p.2 & SIGN != 0) {
-            let word = &text[w.start..w.end];
-            if word.eq_ignore_ascii_case("aus") || word.eq_ignore_ascii_case("from") {
-                return Self::NextLine(Self::WORDS);
-            }
-        }
-        match self {
-            Self::None => Self::None,
-            _ if opened => Self::None,
-            Self::NextLine(n) if n > 0 => Self::NextLine(n - 1),
-            // An introduction (`Name ist`), a line break or a comma ends
-            // the label.
-            Self::AfterColon(n)
-                if n > 0
-                    && w.flags & PAIR2 == 0
-                    && !gap(text, prev, w.start).contains(['\n', ',']) =>
-            {
-                Self::AfterColon(n - 1)
-            }
-            _ => Self::None,
-        }
-    }
-}
-
-/// The text between the word before (`prev[0]`) and byte `s`.
-fn gap(text: &str, prev: [Prev; 2], s: usize) -> &str {
-    prev[0].map_or("", |p| &text[p.1..s])
-}
-
 /// What the text between a word and the next holds, read in one pass.
 #[derive(Clone, Copy, Debug, Default)]
 struct Gap {
@@ -510,16 +467,6 @@ fn may_start_name(w: Word, prev: [Prev; 2]) -> bool {
 /// `Das`, `Nur`).
 fn stop_name(w: Word) -> bool {
     w.capital && (w.first || w.last) && w.end - w.start >= 4
-}
-
-/// True if neither a lower-case word nor a number follows byte `end`
-/// after one space.
-fn ends_clause(text: &str, end: usize) -> bool {
-    let number = text
-        .get(end..)
-        .and_then(|rest| rest.strip_prefix(' '))
-        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
-    !number && !runs_on_lower(text, end)
 }
 
 /// The slot opened by the one or two words before `s`.
@@ -587,6 +534,7 @@ fn slot(text: &str, s: usize, prev: [Prev; 2]) -> Slot {
 }
 
 mod around;
+mod carried;
 mod lists;
 mod particles;
 mod reader;

@@ -1,6 +1,7 @@
 //! Where a word stands in its text, for PERSON: at a line's start, alone
-//! on its line, or before the words that follow it (`Sven hier`, `Reifen
-//! einlagern`). Byte offsets, read without allocating.
+//! on its line, or before what follows it (`Sven hier`, `Reifen
+//! einlagern`, a number, an affiliation such as `vom Team`, the end of its
+//! clause). Byte offsets, read without allocating.
 
 /// True if `hier` or `here` follows byte `end` after one space and ends
 /// the clause: no letter or digit follows it but after spaces an emoji or
@@ -47,4 +48,28 @@ pub(super) fn without_possessive(text: &str, start: usize, end: usize) -> usize 
         .iter()
         .find_map(|s| name.strip_suffix(s))
         .map_or(end, |stem| start + stem.len())
+}
+
+/// True if neither a lower-case word (after one space) nor a number
+/// follows byte `end`.
+pub(super) fn ends_clause(text: &str, end: usize) -> bool {
+    !number_follows(text, end) && !runs_on_lower(text, end)
+}
+
+/// True if an affiliation follows byte `end` after one space (`Ronja vom
+/// Team`, `Sarah from Acme`; not `Access from 85.82…`): a signature, not
+/// a sentence.
+pub(super) fn affiliation_follows(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).and_then(|r| r.strip_prefix(' '));
+    let after = ["vom ", "von ", "from ", "of "]
+        .iter()
+        .find_map(|p| rest.and_then(|r| r.strip_prefix(p)));
+    after.is_some_and(|a| a.starts_with(char::is_alphabetic))
+}
+
+/// True if a number follows byte `end`, at once or after one space.
+pub(super) fn number_follows(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or_default();
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    rest.starts_with(|c: char| c.is_ascii_digit())
 }

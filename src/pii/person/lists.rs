@@ -36,6 +36,7 @@ pub(super) const SIGN_OFF: &[&str] = &[
     "gruessen",
     "gruß",
     "gruss",
+    "gruße",
     "lg",
     "vg",
     "mfg",

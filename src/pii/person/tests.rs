@@ -325,3 +325,33 @@ fn doorbells_lower_case_introductions_and_relatives_open_slots() {
     assert_eq!(found("ich schreibe für meine oma anna"), vec!["anna"]);
     assert_no_names(&["zettel hier 👋", "Klingel defekt, bitte klopfen"]);
 }
+
+/// After a greeting or sign-off, an unknown word before a colon or a
+/// number is a label, and one that runs on into a lower-case word starts
+/// a sentence, unless an affiliation follows (`Ronja vom Praxisteam`).
+#[test]
+fn labels_and_sentences_after_greetings_and_sign_offs_are_no_names() {
+    assert_no_names(&[
+        "Hi Festnetz: 06131 760920",
+        "Hallo Sendungsnummer 1Z935AA42866646754 steht",
+        "Moin Gutschein FRUEHLING25 noch gültig?",
+        "ok thanks\nMany thanks",
+        "Hi, Access from 85.82.60.151 has been blocked",
+    ]);
+    assert_eq!(found("Viele Grüße\nRonja vom Praxisteam"), vec!["Ronja"]);
+}
+
+/// An ambiguous first name alone counts after a greeting or sign-off only
+/// where its clause ends or an affiliation follows, and in a weak slot
+/// only capitalised and before no number.
+#[test]
+fn ambiguous_first_names_need_a_clear_slot() {
+    assert_no_names(&[
+        "Hi, do you have any appointments?",
+        "Hi Do you speak English?",
+        "how much is balayage for long hair?",
+        "please forward my paper to May 7",
+    ]);
+    assert_eq!(found("Viele Grüße\nFaith vom Team"), vec!["Faith"]);
+    assert_eq!(found("Kann mein Mann Frank meinen Termin"), vec!["Frank"]);
+}
