@@ -11,7 +11,7 @@ use super::text::lower_fast;
 use super::{Hit, Label};
 use around::{
     affiliation_follows, ends_clause, introduces_itself, line_rest_empty, line_start,
-    number_follows, runs_on_lower, without_possessive,
+    number_follows, punctuation_follows, runs_on_lower, without_possessive,
 };
 use carried::Carried;
 use lists::{AMBIGUOUS, FIELD, GREETING, HONORIFIC, PAIR_SECOND, SIGN_OFF, TITLES, WEAK};
@@ -334,9 +334,20 @@ impl Persons {
             let lower_ok = (slot != Slot::Free || !w.capital) && next.last;
             let known = next.last || next.first;
             let capital_ok = next.capital && w.capital;
+            // In a slot, a lower-case first name takes an unknown lower-case
+            // surname that ends its clause (`meiner mutter claire
+            // szymańska, geht …`; not `hallo anna kannst du`).
+            let lower_surname = slot != Slot::Free
+                && w.first
+                && !w.capital
+                && !w.ambiguous
+                && n == 1
+                && !next.capital
+                && punctuation_follows(text, e);
             // A word that opens a slot (`Jule Hahn VG`) is no part of a name.
-            let ok =
-                !next.stop && next.flags & OPENS_SLOT == 0 && (known || capital_ok || lower_ok);
+            let ok = !next.stop
+                && next.flags & OPENS_SLOT == 0
+                && (known || capital_ok || lower_ok || lower_surname);
             if !ok || (slot == Slot::Free && !next.last && !next.capital) {
                 break;
             }

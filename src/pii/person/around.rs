@@ -73,3 +73,10 @@ pub(super) fn number_follows(text: &str, end: usize) -> bool {
     let rest = rest.strip_prefix(' ').unwrap_or(rest);
     rest.starts_with(|c: char| c.is_ascii_digit())
 }
+
+/// True if, after spaces, the text ends at byte `end` or goes on with
+/// neither a letter nor a digit (`,`, `(`, a line break, an emoji).
+pub(super) fn punctuation_follows(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or_default().trim_start_matches(' ');
+    !rest.starts_with(char::is_alphanumeric)
+}

@@ -355,3 +355,24 @@ fn ambiguous_first_names_need_a_clear_slot() {
     assert_eq!(found("Viele Grüße\nFaith vom Team"), vec!["Faith"]);
     assert_eq!(found("Kann mein Mann Frank meinen Termin"), vec!["Frank"]);
 }
+
+/// In a slot, a lower-case first name takes an unknown lower-case
+/// surname that ends its clause.
+#[test]
+fn a_lower_case_name_takes_a_surname_that_ends_its_clause() {
+    assert_eq!(
+        found("zum 60. meiner mutter claire szymańska, geht das?"),
+        vec!["claire szymańska"]
+    );
+    assert_eq!(found("mein vater davide heller (geb. 1977)"), vec!["davide heller"]);
+    assert_eq!(found("mein mann carl meinen Termin"), vec!["carl"]);
+    assert_eq!(found("hallo anna kannst du"), vec!["anna"]);
+    assert_eq!(found("Danke, anna kowalczyk!"), vec!["anna kowalczyk"]);
+    assert_eq!(found("Anna szymańska, bitte"), vec!["Anna"]);
+    // Only after a first name, written in lower case, as the name's
+    // second word, and only a lower-case word.
+    assert_eq!(found("vg meier sowieso!"), vec!["meier"]);
+    assert_eq!(found("Danke, Anna sowieso!"), vec!["Anna"]);
+    assert_eq!(found("hallo anna maria sowieso!"), vec!["anna maria"]);
+    assert_eq!(found("danke, anna Sowieso!"), vec!["anna"]);
+}
