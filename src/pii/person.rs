@@ -240,31 +240,10 @@ impl Persons {
             return None;
         }
         let (end, n) = self.extend(text, w, slot);
-        // After a greeting or sign-off, an unknown capitalised word that
-        // runs on into a lower-case word starts a sentence (`Moin Reifen
-        // einlagern`, `Hello KüchenKram team`, `thanks\nMany thanks`), and
-        // one before a colon or a number is a label (`Hi Festnetz: 0613…`,
-        // `Hallo Sendungsnummer 1Z…`), not a name; `Faris hier` introduces
-        // one.
-        let after_greeting = prev[0].is_some_and(|p| p.2 & (GREET | SIGN) != 0);
-        let runs_on = runs_on_lower(text, end)
-            && !introduces_itself(text, end)
-            && !affiliation_follows(text, end);
-        let label = text[end..].starts_with(':') || number_follows(text, end);
-        if slot == Slot::Strong && !gaz && after_greeting && (runs_on || label) {
+        if slot == Slot::Strong && !gaz && sentence_or_label(text, prev, end) {
             return None;
         }
-        // An ambiguous first name alone: after a greeting or sign-off only
-        // where its clause ends or an affiliation follows (not `Hi, do
-        // you`; `Viele Grüße\nFaith vom Team`), in a weak slot only
-        // capitalised and before no number (not `for long hair`, `to May
-        // 7`; `mein Mann Frank meinte`).
-        let unclear = match slot {
-            Slot::Strong => !ends_clause(text, end) && !affiliation_follows(text, end),
-            Slot::Weak => !w.capital || number_follows(text, end),
-            _ => false,
-        };
-        if w.ambiguous && n == 1 && unclear {
+        if w.ambiguous && n == 1 && unclear_slot(text, w, slot, end) {
             return None;
         }
         let end = without_possessive(text, s, end);
@@ -471,6 +450,35 @@ fn may_start_name(w: Word, prev: [Prev; 2]) -> bool {
     // here.
     let after_honorific = prev[0].is_some_and(|p| p.2 & (HONOR | TITLE) != 0);
     w.first || w.last || w.capital || after_honorific
+}
+
+/// True if the unknown capitalised word that ends at byte `end`, after a
+/// greeting or sign-off (`prev`), starts a sentence (it runs on into a
+/// lower-case word: `Moin Reifen einlagern`, `Hello KüchenKram team`,
+/// `thanks\nMany thanks`) or is a label (a colon or a number follows: `Hi
+/// Festnetz: 0613…`, `Hallo Sendungsnummer 1Z…`). `Faris hier` introduces
+/// a name, and `Ronja vom Team` signs one.
+fn sentence_or_label(text: &str, prev: [Prev; 2], end: usize) -> bool {
+    let after_greeting = prev[0].is_some_and(|p| p.2 & (GREET | SIGN) != 0);
+    let runs_on = runs_on_lower(text, end)
+        && !introduces_itself(text, end)
+        && !affiliation_follows(text, end);
+    let label = text[end..].starts_with(':') || number_follows(text, end);
+    after_greeting && (runs_on || label)
+}
+
+/// True if the ambiguous first name `w`, alone up to byte `end`, is in
+/// too unclear a `slot` to be a name: after a greeting or sign-off unless
+/// its clause ends or an affiliation follows (not `Hi, do you`; `Viele
+/// Grüße\nFaith vom Team`), in a weak slot unless it is capitalised and
+/// before no number (not `for long hair`, `to May 7`; `mein Mann Frank
+/// meinte`).
+fn unclear_slot(text: &str, w: Word, slot: Slot, end: usize) -> bool {
+    match slot {
+        Slot::Strong => !ends_clause(text, end) && !affiliation_follows(text, end),
+        Slot::Weak => !w.capital || number_follows(text, end),
+        _ => false,
+    }
 }
 
 /// True if the stop word `w` can still be a name: a capitalised gazetteer

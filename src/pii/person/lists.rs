@@ -133,7 +133,9 @@ pub(super) const WEAK: &[&str] = &[
 ];
 /// Second words of the introduction pairs checked in [`super::slot`].
 pub(super) const PAIR_SECOND: &[&str] = &["ist", "is", "am", "heiße", "heisse"];
-/// First names that are also common words: only in a slot.
+/// First names that are also common words: not alone outside a slot,
+/// and alone in a greeting's or weak slot only where it is clear (see
+/// `unclear_slot`).
 pub(super) const AMBIGUOUS: &[&str] = &[
     "mark", "will", "rose", "may", "hope", "frank", "grace", "faith", "joy", "summer", "april",
     "ernst", "paris", "rich", "bill", "art", "max", "ben", "long", "mai", "lang", "sonntag",

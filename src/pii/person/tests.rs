@@ -364,7 +364,10 @@ fn a_lower_case_name_takes_a_surname_that_ends_its_clause() {
         found("zum 60. meiner mutter claire szymańska, geht das?"),
         vec!["claire szymańska"]
     );
-    assert_eq!(found("mein vater davide heller (geb. 1977)"), vec!["davide heller"]);
+    assert_eq!(
+        found("mein vater davide heller (geb. 1977)"),
+        vec!["davide heller"]
+    );
     assert_eq!(found("mein mann carl meinen Termin"), vec!["carl"]);
     assert_eq!(found("hallo anna kannst du"), vec!["anna"]);
     assert_eq!(found("Danke, anna kowalczyk!"), vec!["anna kowalczyk"]);
