@@ -65,9 +65,28 @@ impl Places {
             self.streets(text, facts, |s, e| keep_street(text, s, e, out));
             self.uk_streets(text, &facts.runs, out);
             self.zips(text, &facts.runs, first, out);
+            self.towns_after_streets(text, first, out);
         }
         if towns.any() {
             self.context_cities(text, towns, out);
+        }
+    }
+
+    /// A gazetteer town right after a street of `out[first..]`, after a
+    /// comma or ` in ` (`Sandweg 55, Köln`, `Alt-Moabit 6 in Düsseldorf`);
+    /// a town after a postcode is the postcode rule's.
+    fn towns_after_streets(&self, text: &str, first: usize, out: &mut Vec<Hit>) {
+        let mut i = first;
+        while let Some(&street) = out.get(i) {
+            i += 1;
+            if street.label != Label::StreetAddress {
+                continue;
+            }
+            let town = town_start_after(text, street.end)
+                .and_then(|at| Some((at, self.cities.match_at(text, at)?)));
+            if let Some((at, end)) = town {
+                out.push(Hit::new(Label::City, at, end, 0.8));
+            }
         }
     }
 
@@ -210,6 +229,17 @@ impl Places {
             }
         });
     }
+}
+
+/// Where a town can start after a street that ends at byte `end`: after
+/// a comma and up to two spaces, or after ` in `.
+fn town_start_after(text: &str, end: usize) -> Option<usize> {
+    let rest = text.get(end..)?;
+    if let Some(after) = rest.strip_prefix(',') {
+        let town = after.trim_start_matches(' ');
+        return (after.len() - town.len() <= 2).then_some(text.len() - town.len());
+    }
+    rest.starts_with(" in ").then_some(end + 4)
 }
 
 /// Adds the street pattern's match `start..end` to `out` unless its name

@@ -282,3 +282,34 @@ fn the_street_gate_sees_or_defers_every_character_the_pattern_folds() {
         }
     }
 }
+
+/// A gazetteer town right after a street, after a comma or ` in `, is a
+/// town without a postcode; an unknown word there is not, nor is a town
+/// after a town.
+#[test]
+fn a_known_town_after_a_street_is_a_city() {
+    let f = found("10115 Berlin, Köln");
+    assert!(!f.contains(&(Label::City, "Köln")), "{f:?}");
+    for (text, town) in [
+        ("Adresse: Sandweg 55, Köln", "Köln"),
+        ("bergweg 45,pforzheim mit freundlichen grüßen", "pforzheim"),
+        ("Hochgasse 196 b, Frankfurt am Main", "Frankfurt am Main"),
+        // `Essen` is also a word: only after a street, not after any `in`.
+        ("Lieferung an Waldstraße 208 in Essen", "Essen"),
+    ] {
+        assert!(
+            found(text).contains(&(Label::City, town)),
+            "{text}: {:?}",
+            found(text)
+        );
+    }
+    for text in [
+        "Adresse: Sandweg 55, Hinterhaus",
+        "Adresse: Sandweg 55,   Köln",
+        "Adresse: Sandweg 55 Köln",
+        "Termin in Essen",
+    ] {
+        let f = found(text);
+        assert!(!f.iter().any(|(l, _)| *l == Label::City), "{text}: {f:?}");
+    }
+}
