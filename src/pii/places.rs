@@ -364,19 +364,31 @@ fn ends_with_word(ctx: &str, words: &[&str]) -> bool {
     })
 }
 
-/// House numbers are not followed by units, times or prices.
+/// House numbers are not followed by units, times or prices (`3,50`);
+/// a comma before a postcode is no decimal comma (`Heinestraße 3,53158
+/// Bonn`).
 fn not_a_house_number(text: &str, end: usize) -> bool {
     let rest = text[end..].trim_start();
     let unit = [
         "uhr", "h ", "min", "%", "€", "eur", "kwh", "jahre", "tage", "euro", "mg", "stück", "x ",
     ];
-    text[end..].starts_with([':', ',']) && next_is_digit(text, end + 1)
+    let postcode = text[end..].starts_with(',') && five_digits_at(text, end + 1);
+    text[end..].starts_with([':', ',']) && next_is_digit(text, end + 1) && !postcode
         || text[end..].starts_with('.') && next_is_digit(text, end + 1)
         || unit.iter().any(|u| {
             rest.len() >= u.len()
                 && rest.is_char_boundary(u.len())
                 && rest[..u.len()].eq_ignore_ascii_case(u)
         })
+}
+
+/// True if exactly five ASCII digits start at byte `at` (a German
+/// postcode's length).
+fn five_digits_at(text: &str, at: usize) -> bool {
+    let b = text.as_bytes().get(at..).unwrap_or_default();
+    b.len() >= 5
+        && b[..5].iter().all(u8::is_ascii_digit)
+        && !b.get(5).is_some_and(u8::is_ascii_digit)
 }
 
 /// Maximal runs of 4–5 ASCII digits between non-word bytes: the

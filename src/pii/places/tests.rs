@@ -313,3 +313,15 @@ fn a_known_town_after_a_street_is_a_city() {
         assert!(!f.iter().any(|(l, _)| *l == Label::City), "{text}: {f:?}");
     }
 }
+
+/// A comma before a postcode is no decimal comma: the street stays a
+/// street (`Heinestraße 3,53158 Bonn`); before a price it is one.
+#[test]
+fn a_street_glued_to_its_postcode_is_a_street() {
+    let f = found("Neue Adresse: Heinestraße 3,53158 Bonn");
+    assert!(f.contains(&(Label::StreetAddress, "Heinestraße 3")), "{f:?}");
+    for text in ["Parkstraße 3,50 Euro", "Parkstraße 3,531581 Stück"] {
+        let f = found(text);
+        assert!(!f.iter().any(|(l, _)| *l == Label::StreetAddress), "{text}: {f:?}");
+    }
+}
