@@ -37,8 +37,11 @@ impl Places {
         let suffix: Vec<String> = STREET_SUFFIXES.iter().map(|s| regex::escape(s)).collect();
         let suffix = format!("(?:{})", suffix.join("|"));
         let prep = format!("(?:{})", STREET_PREPOSITIONS.join("|"));
+        let adjective =
+            "(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze|freie)";
+        // `Berliner Straße`, `Breite Straße`, `Am Markt`, `Große Bleichstraße`.
         let street = format!(
-            r"(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:(?:kleine|große|grosse|alte|neue|obere|untere|hohe|lange|breite|kurze)\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
+            r"(?:\p{{Lu}}\p{{Ll}}+er\s(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)|{adjective}\s(?:straße|strasse|str\.|weg|allee|gasse)|{prep}\s\p{{L}}[\p{{L}}\-]+|(?:{adjective}\s)?\p{{L}}[\p{{L}}\-]*{suffix})(?P<num>{number})"
         );
         Ok(Self {
             street: Regex::new(&format!(r"(?i)(?-u:\b){street}"))?,

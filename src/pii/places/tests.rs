@@ -174,7 +174,7 @@ proptest::proptest! {
                 "Haupt", "Linden", "Karl-Marx-", "Bahnhof", "Jahr", "Bestellung", "Ölberg",
                 "straße", "STRASSE", "Str.", "str", "Weg", "ALLEE", "gärten", "GÄRTEN", "Höhe",
                 "hof", "Markt", "Am", "an der", "AN DEN", "im", "Zum", "beim", "Alte",
-                "ſtraße", "Par\u{212a}", "STRAẞE", "ł", "é", "§", "°", "×", "€", "„",
+                "Breite", "FREIE", "ſtraße", "Par\u{212a}", "STRAẞE", "ł", "é", "§", "°", "×", "€", "„",
                 "5", "12a", "2024", "7-9", "\u{663}", " ", "  ", "\u{a0}", "\u{85}", "\u{2003}",
                 "\t", "\n", "\u{b}", "-", ".", ",", "😀",
             ]),
@@ -319,9 +319,32 @@ fn a_known_town_after_a_street_is_a_city() {
 #[test]
 fn a_street_glued_to_its_postcode_is_a_street() {
     let f = found("Neue Adresse: Heinestraße 3,53158 Bonn");
-    assert!(f.contains(&(Label::StreetAddress, "Heinestraße 3")), "{f:?}");
+    assert!(
+        f.contains(&(Label::StreetAddress, "Heinestraße 3")),
+        "{f:?}"
+    );
     for text in ["Parkstraße 3,50 Euro", "Parkstraße 3,531581 Stück"] {
         let f = found(text);
-        assert!(!f.iter().any(|(l, _)| *l == Label::StreetAddress), "{text}: {f:?}");
+        assert!(
+            !f.iter().any(|(l, _)| *l == Label::StreetAddress),
+            "{text}: {f:?}"
+        );
+    }
+}
+
+/// An adjective before a bare street word names a street (`Breite Straße
+/// 27`, `Freie Strasse 88`).
+#[test]
+fn an_adjective_and_a_street_word_are_a_street() {
+    for (text, street) in [
+        (
+            "Bin umgezogen: Breite Straße 27, 50752 Köln",
+            "Breite Straße 27",
+        ),
+        ("an Freie Strasse 88, CH-8035 Zürich", "Freie Strasse 88"),
+        ("neue Adresse: Lange Gasse 4", "Lange Gasse 4"),
+    ] {
+        let f = found(text);
+        assert!(f.contains(&(Label::StreetAddress, street)), "{text}: {f:?}");
     }
 }
