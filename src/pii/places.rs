@@ -151,7 +151,8 @@ impl Places {
     fn zips(&self, text: &str, runs: &DigitRunList<'_>, first: usize, out: &mut Vec<Hit>) {
         for (start, end) in zip_candidates(text, runs) {
             let five = end - start == 5;
-            let after_ref = text[..start].ends_with(['-', '#', '/', '.', ':']);
+            let after_ref =
+                text[..start].ends_with(['-', '#', '/', '.', ':']) && !country_prefix(text, start);
             if five && !plausible_plz(&text[start..end]) || !isolated(text, start, end) || after_ref
             {
                 continue;
@@ -383,6 +384,19 @@ fn not_a_house_number(text: &str, end: usize) -> bool {
                 && rest.is_char_boundary(u.len())
                 && rest[..u.len()].eq_ignore_ascii_case(u)
         })
+}
+
+/// True if a country prefix of a postcode ends at byte `at` (`CH-8037`,
+/// `A-1010`, `D-10115`), as a word of its own.
+fn country_prefix(text: &str, at: usize) -> bool {
+    let head = text.as_bytes().get(..at).unwrap_or_default();
+    ["ch-", "a-", "d-", "at-", "de-"].iter().any(|p| {
+        head.len() >= p.len()
+            && head[head.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
+            && !head[..head.len() - p.len()]
+                .last()
+                .is_some_and(u8::is_ascii_alphanumeric)
+    })
 }
 
 /// True if exactly five ASCII digits start at byte `at` (a German

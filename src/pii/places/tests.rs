@@ -348,3 +348,18 @@ fn an_adjective_and_a_street_word_are_a_street() {
         assert!(f.contains(&(Label::StreetAddress, street)), "{text}: {f:?}");
     }
 }
+
+/// A country prefix before a postcode (`CH-8037`) keeps it a postcode; a
+/// reference number with a dash (`Ticket-8037`, `BCH-8037`) does not.
+#[test]
+fn postcodes_with_a_country_prefix_are_found() {
+    let f = found("Spitalgasse 48, CH-8037 Zürich");
+    assert!(f.contains(&(Label::ZipCode, "8037")), "{f:?}");
+    assert!(f.contains(&(Label::City, "Zürich")), "{f:?}");
+    let f = found("Lieferung nach d-10115 Berlin");
+    assert!(f.contains(&(Label::ZipCode, "10115")), "{f:?}");
+    for text in ["Ticket-8037 Zürich", "BCH-8037 Zürich", "Nr-10115 Berlin"] {
+        let f = found(text);
+        assert!(!f.iter().any(|(l, _)| *l == Label::ZipCode), "{text}: {f:?}");
+    }
+}
