@@ -1,12 +1,14 @@
 //! STREET_ADDRESS, ZIP_CODE and CITY.
 //!
 //! Streets: a street-type suffix (`-straße`, `-weg`, `-allee` …) or a
-//! preposition form (`Am Markt`, `An der Kirche`) followed by a house number;
+//! preposition form (`Am Markt`, `An der Kirche`), or an adjective before a
+//! bare street word (`Breite Straße`), followed by a house number;
 //! UK `14 Harrow Road`, `221B Baker Street`. Postcodes: a plausible 5-digit
 //! PLZ followed by a town, or right after a street; 4-digit AT/CH codes and
-//! UK postcodes only next to a known town / street. Towns: the word(s)
-//! after a postcode, or a gazetteer town after a residence phrase (`wohne
-//! in`, `Grüße aus`, `born in`).
+//! UK postcodes only next to a known town / street; a country prefix of
+//! its own (`CH-8037`) is no reference number. Towns: the word(s) after a
+//! postcode, a gazetteer town right after a street (`Sandweg 55, Köln`),
+//! or one after a residence phrase (`wohne in`, `Grüße aus`, `born in`).
 
 mod gate;
 
@@ -76,7 +78,7 @@ impl Places {
     }
 
     /// A gazetteer town right after a street of `out[first..]`, after a
-    /// comma or ` in ` (`Sandweg 55, Köln`, `Alt-Moabit 6 in Düsseldorf`);
+    /// comma or ` in ` (`Sandweg 55, Köln`, `Waldstraße 208 in Essen`);
     /// a town after a postcode is the postcode rule's.
     fn towns_after_streets(&self, text: &str, first: usize, out: &mut Vec<Hit>) {
         let mut i = first;

@@ -360,6 +360,9 @@ fn postcodes_with_a_country_prefix_are_found() {
     assert!(f.contains(&(Label::ZipCode, "10115")), "{f:?}");
     for text in ["Ticket-8037 Zürich", "BCH-8037 Zürich", "Nr-10115 Berlin"] {
         let f = found(text);
-        assert!(!f.iter().any(|(l, _)| *l == Label::ZipCode), "{text}: {f:?}");
+        assert!(
+            !f.iter().any(|(l, _)| *l == Label::ZipCode),
+            "{text}: {f:?}"
+        );
     }
 }
