@@ -74,13 +74,10 @@ pub(super) fn read_word(
 /// letters at `start`, ended by an ASCII byte that cannot join it (not `-`
 /// or `'`). Its length, with its lower-cased bytes written to `buf`.
 fn short_ascii_word(b: &[u8], start: usize, buf: &mut [u8; 64]) -> Option<usize> {
-    let (run, lower) = ascii_letter_run(eight_bytes(b, start)?);
+    let run = lower_ascii_run(b, start, buf, 0)?;
     let after = *b.get(start + run)?;
-    if run == 8 || !after.is_ascii() || after == b'-' || after == b'\'' {
-        return None;
-    }
-    buf[..8].copy_from_slice(&lower.to_le_bytes());
-    Some(run)
+    let ends_here = run < 8 && after.is_ascii() && after != b'-' && after != b'\'';
+    ends_here.then_some(run)
 }
 
 /// Where the next word starts at or after `from`: the first letter.

@@ -61,8 +61,7 @@ impl WordTable {
             // Most words: the first table, keyed without the 16-byte form.
             let mut low = [0u8; 8];
             low.copy_from_slice(&buf[..8]);
-            let mask = u64::MAX.checked_shr(64 - 8 * len as u32).unwrap_or(0);
-            return (self.up_to_8.get(&(u64::from_le_bytes(low) & mask)).copied()).unwrap_or(0);
+            return self.up_to_8.get(&short_key(low, len)).copied().unwrap_or(0);
         }
         let mut head = [0u8; INLINE];
         head.copy_from_slice(&buf[..INLINE]);
@@ -88,12 +87,20 @@ fn key(head: [u8; INLINE], len: usize) -> Key {
     if len > INLINE {
         return Key::Long;
     }
-    let key = padded(u128::from_le_bytes(head), len);
     if len <= 8 {
-        Key::UpTo8(key as u64)
-    } else {
-        Key::UpTo16((key as u64, (key >> 64) as u64))
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&head[..8]);
+        return Key::UpTo8(short_key(low, len));
     }
+    let key = padded(u128::from_le_bytes(head), len);
+    Key::UpTo16((key as u64, (key >> 64) as u64))
+}
+
+/// The key of a word of `len` bytes (at most 8) whose first bytes are
+/// `low`: those bytes, little-endian, with the rest zeroed.
+fn short_key(low: [u8; 8], len: usize) -> u64 {
+    let mask = u64::MAX.checked_shr(64 - 8 * len as u32).unwrap_or(0);
+    u64::from_le_bytes(low) & mask
 }
 
 /// `bytes` (little-endian) with all but the first `len` bytes zeroed

@@ -13,6 +13,12 @@ fn found(text: &str) -> Vec<(Label, &str)> {
         .collect()
 }
 
+/// Asserts that `text` has no finding labelled `label`.
+fn assert_none(text: &str, label: Label) {
+    let f = found(text);
+    assert!(!f.iter().any(|(l, _)| *l == label), "{text}: {f:?}");
+}
+
 #[test]
 fn german_address_lines_split_into_street_zip_and_city() {
     let f = found("Anschrift: Karl-Marx-Str. 101, 10115 Berlin");
@@ -309,8 +315,7 @@ fn a_known_town_after_a_street_is_a_city() {
         "Adresse: Sandweg 55 Köln",
         "Termin in Essen",
     ] {
-        let f = found(text);
-        assert!(!f.iter().any(|(l, _)| *l == Label::City), "{text}: {f:?}");
+        assert_none(text, Label::City);
     }
 }
 
@@ -324,11 +329,7 @@ fn a_street_glued_to_its_postcode_is_a_street() {
         "{f:?}"
     );
     for text in ["Parkstraße 3,50 Euro", "Parkstraße 3,531581 Stück"] {
-        let f = found(text);
-        assert!(
-            !f.iter().any(|(l, _)| *l == Label::StreetAddress),
-            "{text}: {f:?}"
-        );
+        assert_none(text, Label::StreetAddress);
     }
 }
 
@@ -359,10 +360,6 @@ fn postcodes_with_a_country_prefix_are_found() {
     let f = found("Lieferung nach d-10115 Berlin");
     assert!(f.contains(&(Label::ZipCode, "10115")), "{f:?}");
     for text in ["Ticket-8037 Zürich", "BCH-8037 Zürich", "Nr-10115 Berlin"] {
-        let f = found(text);
-        assert!(
-            !f.iter().any(|(l, _)| *l == Label::ZipCode),
-            "{text}: {f:?}"
-        );
+        assert_none(text, Label::ZipCode);
     }
 }
